@@ -1,8 +1,13 @@
-"""The ``lstmlens`` command line: a thin typer layer over the library (no math here)."""
+"""The ``lstmlens`` command line: a thin typer layer over the library (no math here).
+
+Each group of commands lives in :mod:`lstmlens.commands` and registers itself on ``app``.
+"""
 
 from __future__ import annotations
 
 import typer
+
+from lstmlens.commands import explaining, exploring, forecasting
 
 app = typer.Typer(
     name="lstmlens",
@@ -12,7 +17,5 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-
-@app.callback()
-def main() -> None:
-    """Forecast time series with an LSTM and see what its memory did."""
+for _module in (forecasting, explaining, exploring):
+    _module.register(app)

@@ -1,0 +1,1 @@
+"""Command groups of the ``lstmlens`` CLI; each module exposes ``register(app)``."""
