@@ -129,15 +129,16 @@ def seasonal_naive(y: ArrayLike, h: int, season: int) -> FloatArray:
             "use naive for short series or lower season."
         )
     last_season = values[-season:]
-    return np.resize(last_season, h).astype(np.float64)
+    return np.asarray(last_season[np.arange(h) % season], dtype=np.float64)
 
 
 def drift(y: ArrayLike, h: int) -> FloatArray:
     """Extend the straight line through the first and last values (naive for one value)."""
     values = _check_series(y)
     _check_h(h)
-    slope = 0.0 if values.size == 1 else (values[-1] - values[0]) / (values.size - 1)
-    return values[-1] + slope * np.arange(1, h + 1, dtype=np.float64)
+    last = float(values[-1])
+    slope = 0.0 if values.size == 1 else (last - float(values[0])) / (values.size - 1)
+    return last + slope * np.arange(1, h + 1, dtype=np.float64)
 
 
 def acf(y: ArrayLike, lag: int) -> float:

@@ -196,8 +196,7 @@ class ConformalIntervals:
         n_series = 1 if forecast.ndim == 1 else forecast.shape[0]
         if factor.ndim > 1 or factor.size != n_series:
             raise ValueError(
-                f"scale must hold one value per series ({n_series}), got shape "
-                f"{factor.shape}."
+                f"scale must hold one value per series ({n_series}), got shape {factor.shape}."
             )
         bad = factor[~(np.isfinite(factor) & (factor >= 0))]
         if bad.size:

@@ -203,8 +203,7 @@ def load_model_file(path: str | os.PathLike[str]) -> tuple[dict[str, NDArray[Any
         tensors = safetensors.numpy.load(data)
     except Exception as error:  # SafetensorError is not importable under a stable name
         raise ModelFileError(
-            f"{source} is damaged: its tensor data cannot be read ({error}); "
-            "save the model again."
+            f"{source} is damaged: its tensor data cannot be read ({error}); save the model again."
         ) from error
     return dict(tensors), metadata
 

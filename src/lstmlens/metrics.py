@@ -171,7 +171,7 @@ def mase(
         constant series does not stop a panel evaluation.
     """
     y, y_hat = _pair(actual, forecast)
-    histories = [insample] if y.ndim == 1 else list(_rows(insample))
+    histories = [np.asarray(insample, dtype=np.float64)] if y.ndim == 1 else _rows(insample)
     if len(histories) != (1 if y.ndim == 1 else y.shape[0]):
         raise ValueError(
             f"insample has {len(histories)} series but actual has {y.shape[0]} rows; "

@@ -11,16 +11,19 @@ The Dense head reads the top layer's last short-term memory h_T and emits ``O`` 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from lstmlens import reference
 from lstmlens.cell import FloatArray, dense
 from lstmlens.trace import LayerTrace, NetworkTrace
+
+if TYPE_CHECKING:
+    from lstmlens.streaming import Streamer
 
 Backend = Literal["compiled", "reference"]
 SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -61,6 +64,57 @@ class Gradients:
     parameters: dict[str, FloatArray]
     inputs: FloatArray  # (B, T, I)
     initial_state: LSTMState  # (L, B, H) each
+    #: The one contiguous buffer the ``parameters`` arrays are views of (same order and
+    #: offsets as :attr:`LSTMNetwork.flat_parameters`), or None for hand-built gradients.
+    flat: FloatArray | None = field(default=None, repr=False, compare=False)
+
+
+class ParameterDict(dict[str, FloatArray]):
+    """A dict of parameter arrays that are views of one flat buffer.
+
+    Setting an item copies the new values into the existing view (same shape required)
+    instead of replacing it, so the flat buffer, the optimiser and the streaming caches keep
+    seeing the network's real weights. Keys are fixed.
+    """
+
+    def __init__(self, items: Iterable[tuple[str, FloatArray]], owner: LSTMNetwork):
+        super().__init__(items)
+        self._owner = owner
+
+    def __setitem__(self, name: str, value: FloatArray) -> None:
+        if name not in self:
+            raise KeyError(f"{name!r} is not a parameter of this network; "
+                           f"parameters are {list(self)}.")
+        target = self[name]
+        array = np.asarray(value)
+        if array.shape != target.shape:
+            raise ValueError(f"parameter {name} must have shape {target.shape}, "
+                             f"got {array.shape}.")
+        target[...] = array
+        self._owner.version += 1
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        """Copy values in for every given name (see :meth:`__setitem__`)."""
+        for name, value in dict(*args, **kwargs).items():
+            self[name] = value
+
+    def __reduce__(self) -> Any:
+        # Pickle/deepcopy as a plain dict of arrays (the owner rebuilds its flat buffer).
+        return (dict, (dict(self.items()),))
+
+
+def _views(
+    flat: FloatArray, shaped: Iterable[tuple[str, FloatArray | tuple[int, ...]]]
+) -> list[tuple[str, FloatArray]]:
+    """Cut ``flat`` into consecutive views shaped like the given arrays (or shapes)."""
+    views: list[tuple[str, FloatArray]] = []
+    offset = 0
+    for name, like in shaped:
+        shape = like if isinstance(like, tuple) else like.shape
+        size = int(np.prod(shape, dtype=np.int64))
+        views.append((name, flat[offset : offset + size].reshape(shape)))
+        offset += size
+    return views
 
 
 def parameter_shapes(
@@ -88,22 +142,56 @@ class LSTMNetwork:
         Arrays named and shaped as :func:`parameter_shapes` says, all float32 or all float64.
         They are copied.
     backend : {"compiled", "reference"}
-        ``"compiled"`` runs the Numba kernels; ``"reference"`` runs the readable NumPy step
-        one time step at a time (slow; for checking).
+        ``"compiled"`` (default) runs the Numba kernels of :mod:`lstmlens.kernels`;
+        ``"reference"`` runs the readable NumPy step one time step at a time (slow; for
+        checking).
 
     See Also
     --------
     LSTMNetwork.initialize : build a network with PyTorch's random initialisation.
     """
 
-    def __init__(self, parameters: Mapping[str, FloatArray], backend: Backend = "reference"):
-        self.parameters = _validated_parameters(parameters)
+    def __init__(self, parameters: Mapping[str, FloatArray], backend: Backend = "compiled"):
+        validated = _validated_parameters(parameters)
         self.backend: Backend = _validated_backend(backend)
-        self.num_layers = sum(1 for name in self.parameters if name.startswith("weight_ih_l"))
-        self.input_size = int(self.parameters["weight_ih_l0"].shape[1])
-        self.hidden_size = int(self.parameters["weight_hh_l0"].shape[1])
-        self.output_size = int(self.parameters["head.weight"].shape[0])
-        self.dtype = self.parameters["weight_ih_l0"].dtype
+        self.num_layers = sum(1 for name in validated if name.startswith("weight_ih_l"))
+        self.input_size = int(validated["weight_ih_l0"].shape[1])
+        self.hidden_size = int(validated["weight_hh_l0"].shape[1])
+        self.output_size = int(validated["head.weight"].shape[0])
+        self.dtype = validated["weight_ih_l0"].dtype
+        #: Bumped whenever the parameters are replaced or updated by an optimiser, so
+        #: caches of derived layouts (see :class:`lstmlens.streaming.Streamer`) can refresh.
+        self.version = 0
+        # Every parameter lives in one contiguous buffer; ``parameters`` holds views of it,
+        # so an optimiser can update all of them in a single compiled loop.
+        self._flat = np.concatenate([value.ravel() for value in validated.values()])
+        self._parameters = ParameterDict(_views(self._flat, validated.items()), owner=self)
+
+    @property
+    def parameters(self) -> dict[str, FloatArray]:
+        """The parameters by PyTorch name, each a view of :attr:`flat_parameters`.
+
+        Assigning ``network.parameters[name] = array`` (or a whole mapping to
+        ``network.parameters``) copies the values in; shapes must match.
+        """
+        return self._parameters
+
+    @parameters.setter
+    def parameters(self, values: Mapping[str, FloatArray]) -> None:
+        self._parameters.update(values)
+
+    @property
+    def flat_parameters(self) -> FloatArray:
+        """All parameters in one contiguous 1-D array, in the order of :attr:`parameters`."""
+        return self._flat
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Views do not survive pickling/deepcopy as views: rebuild the flat buffer instead.
+        return {"parameters": {k: v.copy() for k, v in self._parameters.items()},
+                "backend": self.backend}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__init__(state["parameters"], backend=state["backend"])  # type: ignore[misc]
 
     @classmethod
     def initialize(
@@ -116,7 +204,7 @@ class LSTMNetwork:
         dtype: type[np.floating] | str = np.float32,
         random_state: int | np.random.Generator | None = None,
         forget_bias: float | None = None,
-        backend: Backend = "reference",
+        backend: Backend = "compiled",
     ) -> LSTMNetwork:
         """Build a network with PyTorch's default initialisation.
 
@@ -239,8 +327,8 @@ class LSTMNetwork:
         if record_trace:
             trace = NetworkTrace(
                 layers=tuple(records),
-                head_weight=self.parameters["head.weight"],
-                head_bias=self.parameters["head.bias"],
+                head_weight=self.parameters["head.weight"].copy(),  # snapshot: Adam edits in place
+                head_bias=self.parameters["head.bias"].copy(),
                 output=output,
             )
         return ForwardResult(
@@ -285,33 +373,42 @@ class LSTMNetwork:
                 f"{(batch, self.output_size)}, got {grad_output.shape}."
             )
         engine = self._engine()
-        grads: dict[str, FloatArray] = {
-            "head.weight": grad_output.T @ top.short_term_memory[:, -1],
-            "head.bias": grad_output.sum(axis=0),
-        }
+        # Parameter gradients go into one flat buffer laid out like flat_parameters.
+        flat = np.empty_like(self._flat)
+        grads = dict(_views(flat, self._parameters.items()))
+        top_last = top.short_term_memory[:, -1]  # h_T of the top layer, (B, H)
+        np.matmul(grad_output.T, top_last, out=grads["head.weight"])  # (O, H)
+        np.sum(grad_output, axis=0, out=grads["head.bias"])
         # dL/dh_t arriving at the top layer from outside its recurrence: only h_T feeds the head.
         grad_h_seq = np.zeros((batch, steps, hidden), dtype=self.dtype)
-        grad_h_seq[:, -1] = grad_output @ self.parameters["head.weight"]
+        grad_h_seq[:, -1] = grad_output @ self._parameters["head.weight"]
         initial_h = np.empty((self.num_layers, batch, hidden), dtype=self.dtype)
         initial_c = np.empty_like(initial_h)
         for layer in reversed(range(self.num_layers)):
             grad_final_c = np.zeros((batch, hidden), dtype=self.dtype)
             if grad_final_state is not None:
                 grad_h_seq[:, -1] += grad_final_state.short_term_memory[layer]
-                grad_final_c = grad_final_c + grad_final_state.long_term_memory[layer]
+                grad_final_c += grad_final_state.long_term_memory[layer]
             weight_ih, weight_hh, _, _ = self._layer_parameters(layer)
-            layer_grads = engine.layer_backward(
-                result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c
-            )
-            grads[f"weight_ih_l{layer}"] = layer_grads.grad_weight_ih
-            grads[f"weight_hh_l{layer}"] = layer_grads.grad_weight_hh
-            grads[f"bias_ih_l{layer}"] = layer_grads.grad_bias
-            grads[f"bias_hh_l{layer}"] = layer_grads.grad_bias.copy()
+            targets = (grads[f"weight_ih_l{layer}"], grads[f"weight_hh_l{layer}"],
+                       grads[f"bias_ih_l{layer}"])
+            if engine is reference:
+                layer_grads = reference.layer_backward(
+                    result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c
+                )
+                targets[0][...] = layer_grads.grad_weight_ih
+                targets[1][...] = layer_grads.grad_weight_hh
+                targets[2][...] = layer_grads.grad_bias
+            else:
+                layer_grads = engine.layer_backward(
+                    result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c,
+                    out=targets,
+                )
+            grads[f"bias_hh_l{layer}"][...] = targets[2]  # both biases get the same gradient
             initial_h[layer] = layer_grads.grad_initial_short_term_memory
             initial_c[layer] = layer_grads.grad_initial_long_term_memory
             grad_h_seq = layer_grads.grad_inputs  # (B, T, H) for the layer below
-        ordered = {name: grads[name] for name in self.parameters}
-        return Gradients(ordered, grad_h_seq, LSTMState(initial_h, initial_c))
+        return Gradients(grads, grad_h_seq, LSTMState(initial_h, initial_c), flat=flat)
 
     # ------------------------------------------------------------------ streaming
     def step(
@@ -341,6 +438,24 @@ class LSTMNetwork:
             )
         result = self.forward(x[:, None, :], state)
         return result.output, result.final_state
+
+    def stream(self, batch: int = 1, state: LSTMState | None = None) -> Streamer:
+        """Return a :class:`~lstmlens.streaming.Streamer` for fast one-step-at-a-time updates.
+
+        The streamer keeps h (short-term memory) and c (long-term memory) of every layer
+        between calls and runs all layers and the Dense head in one compiled call per
+        :meth:`~lstmlens.streaming.Streamer.push`.
+
+        Parameters
+        ----------
+        batch : int
+            Number of series advanced together (B).
+        state : LSTMState or None
+            Starting memories, (L, B, H) each; zeros when None.
+        """
+        from lstmlens.streaming import Streamer
+
+        return Streamer(self, batch=batch, state=state)
 
     # ------------------------------------------------------------------ validation
     def _validated_inputs(self, inputs: FloatArray) -> FloatArray:

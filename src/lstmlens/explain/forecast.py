@@ -1,0 +1,117 @@
+"""Explanations of a forecaster's forecast: the forecast-level entry points.
+
+:class:`ForecastTraceLike` is what :meth:`LSTMForecaster.trace` returns (a
+``ForecastTrace``): the network trace of the last input window of one series (batch 1), the
+scaled network inputs, the names of features and steps, the raw history and the forecast in
+the data's units. The functions here adapt the trace-level explanations to it; they touch
+the forecaster only through ``trace(series_id)`` and its fitted network.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any, Protocol
+
+from lstmlens.cell import FloatArray
+from lstmlens.explain._checks import check_choice
+from lstmlens.explain.attribution import Attribution, trace_attributions
+from lstmlens.explain.narration import StepNarration
+from lstmlens.explain.summary import MemorySummary, summarize_trace
+from lstmlens.explain.walkthrough import narrate_trace
+from lstmlens.network import LSTMNetwork
+from lstmlens.trace import NetworkTrace
+
+
+class ForecastTraceLike(Protocol):
+    """The parts of ``lstmlens.forecaster.ForecastTrace`` the explanations read."""
+
+    @property
+    def series_id(self) -> Any: ...
+    @property
+    def network_trace(self) -> NetworkTrace: ...
+    @property
+    def inputs(self) -> FloatArray: ...
+    @property
+    def feature_names(self) -> Sequence[str]: ...
+    @property
+    def step_labels(self) -> Sequence[str]: ...
+    @property
+    def history(self) -> FloatArray: ...
+    @property
+    def history_index(self) -> Any: ...
+    @property
+    def forecast(self) -> FloatArray: ...
+    @property
+    def forecast_index(self) -> Any: ...
+
+
+def narrate_forecast(
+    forecast_trace: ForecastTraceLike,
+    *,
+    layer: int = -1,
+    time: int = -1,
+    unit: int | None = None,
+    output: int = 0,
+    parameters: Mapping[str, FloatArray] | None = None,
+    top_k: int = 3,
+) -> StepNarration:
+    """Narrate one step of one unit of a forecast (default: top layer, last step, most
+    active unit, first horizon step), naming features and steps as the data does.
+
+    Parameters
+    ----------
+    forecast_trace : ForecastTrace
+        From ``forecaster.trace(series_id)``.
+    layer, time, unit, output, top_k
+        As in :func:`~lstmlens.explain.walkthrough.narrate_trace`.
+    parameters : mapping, optional
+        The network's parameters, to name the largest terms of each sum.
+
+    Raises
+    ------
+    ValueError
+        If a choice is out of range.
+    """
+    trace = forecast_trace.network_trace
+    horizon = len(forecast_trace.forecast)
+    check_choice("output", output, int(trace.output.shape[1]), "the forecast horizon")
+    original = float(forecast_trace.forecast[output]) if output < horizon else None
+    return narrate_trace(
+        trace, layer=layer, time=time, unit=unit, output=output, parameters=parameters,
+        feature_names=list(forecast_trace.feature_names),
+        step_labels=[str(label) for label in forecast_trace.step_labels], top_k=top_k,
+        prediction_original_units=original,
+    )
+
+
+def forecast_summary(forecast_trace: ForecastTraceLike, *, layer: int = -1) -> MemorySummary:
+    """:func:`~lstmlens.explain.summary.summarize_trace` with the forecast's step labels."""
+    return summarize_trace(forecast_trace.network_trace, layer=layer,
+                           step_labels=[str(label) for label in forecast_trace.step_labels])
+
+
+def forecast_attributions(
+    network: LSTMNetwork, forecast_trace: ForecastTraceLike, *, output: int | None = None
+) -> Attribution:
+    """Gradient x input over the forecast's input window (see
+    :func:`~lstmlens.explain.attribution.trace_attributions`)."""
+    return trace_attributions(
+        network, forecast_trace.network_trace, output=output,
+        feature_names=list(forecast_trace.feature_names),
+        step_labels=[str(label) for label in forecast_trace.step_labels],
+    )
+
+
+def fitted_network(forecaster: Any) -> LSTMNetwork:
+    """The fitted :class:`LSTMNetwork` inside a forecaster (its ``network_`` attribute).
+
+    Raises
+    ------
+    ValueError
+        If the forecaster is not fitted.
+    """
+    network = getattr(forecaster, "network_", None)
+    if not isinstance(network, LSTMNetwork):
+        raise ValueError(f"This {type(forecaster).__name__} instance is not fitted yet. Call "
+                         "'fit' with appropriate arguments before explaining it.")
+    return network
