@@ -142,7 +142,7 @@ def export_onnx(network: LSTMNetwork, path: str, *, sequence_length: int = 8) ->
     torch = _require_torch()
     lstm, head = to_torch(network)
 
-    class _Forecaster(torch.nn.Module):  # type: ignore[misc]
+    class _Forecaster(torch.nn.Module):  # type: ignore[misc,name-defined]
         def __init__(self) -> None:
             super().__init__()
             self.lstm, self.head = lstm, head

@@ -16,21 +16,19 @@ __all__ = ["MAX_PLOTTED_SERIES", "interval_columns", "plot_forecasts"]
 MAX_PLOTTED_SERIES = 6
 
 
-def interval_columns(columns: list[str], model: str = "LSTM") -> list[tuple[int, str, str]]:
+def interval_columns(columns: list[str], model: str = "LSTM") -> list[tuple[str, str, str]]:
     """``(level, lo column, hi column)`` for every interval in ``columns``, widest first.
 
     >>> interval_columns(["LSTM", "LSTM-lo-80", "LSTM-hi-80"])
-    [(80, 'LSTM-lo-80', 'LSTM-hi-80')]
+    [('80', 'LSTM-lo-80', 'LSTM-hi-80')]
     """
-    found = []
-    for column in columns:
-        prefix = f"{model}-lo-"
-        if column.startswith(prefix) and f"{model}-hi-{column[len(prefix):]}" in columns:
-            level_text = column[len(prefix) :]
-            level = float(level_text)
-            found.append((int(level) if level.is_integer() else level, column,
-                          f"{model}-hi-{level_text}"))
-    return sorted(found, key=lambda item: -float(item[0]))  # type: ignore[return-value]
+    prefix = f"{model}-lo-"
+    found = [
+        (column[len(prefix) :], column, f"{model}-hi-{column[len(prefix):]}")
+        for column in columns
+        if column.startswith(prefix) and f"{model}-hi-{column[len(prefix):]}" in columns
+    ]
+    return sorted(found, key=lambda band: -float(band[0]))
 
 
 def plot_forecasts(

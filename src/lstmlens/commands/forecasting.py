@@ -34,7 +34,7 @@ MAX_TABLE_ROWS = 48
 MODEL = "LSTM"
 
 
-class Missing(str, enum.Enum):
+class Missing(enum.StrEnum):
     """What to do with missing values (``--missing``)."""
 
     error = "error"
@@ -259,8 +259,7 @@ def _print_forecasts(forecasts: pd.DataFrame, id_col: str, time_col: str) -> Non
     bands = sorted(interval_columns(list(forecasts.columns), MODEL), key=lambda b: float(b[0]))
     for level, _, _ in bands:
         table.add_column(f"{level}% interval", justify="right")
-    for row in forecasts.head(MAX_TABLE_ROWS).itertuples(index=False):
-        values = row._asdict()
+    for values in forecasts.head(MAX_TABLE_ROWS).to_dict("records"):
         cells = [str(values[id_col]), _date_text(values[time_col]), f"{values[MODEL]:,.2f}"]
         cells += [f"{values[lo]:,.2f} – {values[hi]:,.2f}" for _, lo, hi in bands]
         table.add_row(*cells)

@@ -115,3 +115,55 @@ def fitted_network(forecaster: Any) -> LSTMNetwork:
         raise ValueError(f"This {type(forecaster).__name__} instance is not fitted yet. Call "
                          "'fit' with appropriate arguments before explaining it.")
     return network
+
+
+def forecast_trace(forecaster: Any, series_id: Any = None) -> ForecastTraceLike:
+    """``forecaster.trace(series_id)``, with an unknown series or an unfitted forecaster
+    reported as a ValueError that says what to do."""
+    fitted_network(forecaster)
+    try:
+        return forecaster.trace(series_id)  # type: ignore[no-any-return]
+    except KeyError as error:
+        raise ValueError(f"unknown series {series_id!r}: the model knows "
+                         f"{_known_ids(forecaster)}; pick one of them.") from error
+
+
+def explain_forecast(
+    forecaster: Any,
+    series_id: Any = None,
+    *,
+    layer: int = -1,
+    time: int = -1,
+    unit: int | None = None,
+    output: int = 0,
+    top_k: int = 3,
+) -> StepNarration:
+    """Narrate one step of a fitted forecaster's last input window for one series.
+
+    Parameters
+    ----------
+    forecaster : LSTMForecaster
+        A fitted forecaster.
+    series_id : optional
+        The series (default: the forecaster's first).
+    layer, time, unit, output, top_k
+        As in :func:`narrate_forecast`; the sums name their largest terms.
+
+    Raises
+    ------
+    ValueError
+        If the forecaster is not fitted, the series is unknown or a choice is out of range.
+    """
+    network = fitted_network(forecaster)
+    return narrate_forecast(forecast_trace(forecaster, series_id), layer=layer, time=time,
+                            unit=unit, output=output, parameters=network.parameters,
+                            top_k=top_k)
+
+
+def _known_ids(forecaster: Any, limit: int = 5) -> str:
+    ids = list(getattr(forecaster, "ids_", None) or getattr(forecaster, "series_ids_", None)
+               or [])
+    if not ids:
+        return "other series"
+    shown = ", ".join(repr(i) for i in ids[:limit])
+    return f"{len(ids)} series ({shown}{', ...' if len(ids) > limit else ''})"

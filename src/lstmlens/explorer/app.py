@@ -23,7 +23,6 @@ request only ever costs its own answer.
 from __future__ import annotations
 
 import threading
-from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Annotated, Any
 
@@ -37,7 +36,7 @@ from lstmlens import __version__
 from lstmlens.data import DataError, Panel
 from lstmlens.explorer.contract import ForecasterLike
 from lstmlens.explorer.errors import ExplorerError
-from lstmlens.explorer.guard import BodyLimit, SameOriginWrites
+from lstmlens.explorer.guard import BodyLimit, SameOriginWrites, SecurityHeaders
 from lstmlens.explorer.schemas import WhatIfBody
 from lstmlens.explorer.session import ExplorerSession
 from lstmlens.explorer.upload import Trainer, panel_from_csv, quick_trainer, read_upload
@@ -132,7 +131,6 @@ def create_app(
     )
     app.state.explorer = state
     _add_error_handlers(app)
-    _add_headers(app)
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
@@ -190,6 +188,7 @@ def create_app(
         view["upload_limit_bytes"] = max_upload_bytes
         return view
 
+    app.add_middleware(SecurityHeaders, headers=_SECURITY_HEADERS)
     app.add_middleware(SameOriginWrites)
     app.add_middleware(
         BodyLimit, default_limit=MAX_JSON_BYTES, limits={"/api/upload": max_upload_bytes}
@@ -242,17 +241,3 @@ def describe_validation(error: RequestValidationError) -> str:
             text += f" (got {problem['input']!r})"
         parts.append(text)
     return "; ".join(parts) + "."
-
-
-def _add_headers(app: FastAPI) -> None:
-    """Security headers on every answer; API answers are never cached."""
-
-    @app.middleware("http")
-    async def headers(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        response = await call_next(request)
-        response.headers.update(_SECURITY_HEADERS)
-        if request.url.path.startswith("/api/"):
-            response.headers["cache-control"] = "no-store"
-        return response

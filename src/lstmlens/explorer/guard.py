@@ -87,7 +87,8 @@ class BodyLimit:
         length = Headers(scope=scope).get("content-length")
         if length is not None:
             if not length.isdigit():
-                await send_json_error(send, 400, f"Content-Length must be a number, got {length!r}.")
+                detail = f"Content-Length must be a number, got {length!r}."
+                await send_json_error(send, 400, detail)
                 return
             if int(length) > limit:
                 await send_json_error(send, 413, too_large)
@@ -183,3 +184,38 @@ class LoopbackHostOnly:
                 )
                 return
         await self.app(scope, receive, send)
+
+
+class SecurityHeaders:
+    """Add fixed headers to every response, and ``Cache-Control: no-store`` under a prefix.
+
+    Parameters
+    ----------
+    app : ASGI app
+    headers : mapping of str to str
+        Added to every response (lower-case names).
+    no_store_prefix : str
+        Responses to paths starting with it are never cached (live model answers).
+    """
+
+    def __init__(
+        self, app: ASGIApp, headers: Mapping[str, str], no_store_prefix: str = "/api/"
+    ) -> None:
+        self.app = app
+        self.headers = [(name.encode(), value.encode()) for name, value in headers.items()]
+        self.no_store_prefix = no_store_prefix
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        extra = list(self.headers)
+        if scope["path"].startswith(self.no_store_prefix):
+            extra.append((b"cache-control", b"no-store"))
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message = {**message, "headers": [*message.get("headers", []), *extra]}
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)

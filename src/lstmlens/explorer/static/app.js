@@ -128,6 +128,10 @@ function draw() {
   drawSeries($("series-chart"), $("series-legend"), state.series, { step: state.step, whatif });
   drawTimeline($("timeline-chart"), $("timeline-legend"), state.timeline, state.step, (t) => setStep(t));
   drawUnit($("unit-diagram"), state.view);
+  $("unit-diagram").dataset.step = String(state.view.step);
+  $("unit-diagram").dataset.layer = String(state.view.layer);
+  $("unit-diagram").dataset.unit = String(state.view.unit);
+  $("unit-diagram").dataset.edits = String(state.edits.length);
   $("step-label").textContent = `step ${state.step + 1} of ${state.timeline.labels.length} · ${state.view.label}`;
   $("step-label").dataset.step = String(state.step);
   $("unit-title").textContent = `Inside unit ${state.unit} of layer ${state.layer} at step ${state.step + 1} (${state.view.label})`;

@@ -52,7 +52,7 @@ export function drawSeries(node, legendNode, series, view) {
   const n = historyDs.length;
   const horizon = series.forecast.ds.length;
   const windowPos = series.window.ds.map((ds) => position.get(ds)).filter((p) => p !== undefined);
-  const shown = Math.min(n, Math.max(240, 3 * (series.window.ds.length + horizon)));
+  const shown = Math.min(n, Math.max(96, 3 * (series.window.ds.length + horizon)));
   const first = n - shown;
   const x = scale(first, n + horizon - 1, margin.left, W - margin.right);
 

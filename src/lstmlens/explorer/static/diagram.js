@@ -65,8 +65,8 @@ function gateBlock(gate, data) {
   g.append(svg("text", { x: gate.cx, y: GATE_TOP + 19, class: "gate-title", "text-anchor": "middle" }, gate.title));
   g.append(svg("text", { x: gate.cx, y: GATE_TOP + 36, class: "gate-sub", "text-anchor": "middle" }, gate.sub));
   const rows = [
-    ["weighted input", data.input_part, "input_part"],
-    ["weighted memory", data.memory_part, "memory_part"],
+    ["from input", data.input_part, "input_part"],
+    ["from memory", data.memory_part, "memory_part"],
     ["bias", data.bias, "bias"],
   ];
   rows.forEach(([name, value, field], k) => {
