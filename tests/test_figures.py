@@ -92,7 +92,8 @@ def test_memory_timeline_of_a_network_trace(network_and_trace: Any, tmp_path: Pa
     fig = memory_timeline(trace, series=np.arange(12.0), units=[0, 2])
     assert len(fig.axes) == 5  # series + (memory, gates) per unit
     memory_line = fig.axes[1].lines[0]
-    np.testing.assert_array_equal(memory_line.get_ydata(), trace.layers[0].long_term_memory[0, :, 0])
+    np.testing.assert_array_equal(memory_line.get_ydata(),
+                                  trace.layers[0].long_term_memory[0, :, 0])
     np.testing.assert_array_equal(memory_line.get_xdata(), [2, 5, 8, 11])  # last value per step
     _check_saved(fig, tmp_path, "timeline")
 

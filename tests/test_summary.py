@@ -24,8 +24,9 @@ def _layer(input_gate: np.ndarray, forget_gate: np.ndarray, candidate: np.ndarra
         long_term[t] = c
     short_term = output_gate * np.tanh(long_term)
     gates = np.concatenate([input_gate, forget_gate, candidate, output_gate], axis=1)
-    return LayerTrace(inputs=np.zeros((1, steps, 1)), initial_short_term_memory=np.zeros((1, hidden)),
-                      initial_long_term_memory=np.zeros((1, hidden)), gates=gates[None],
+    start = np.zeros((1, hidden))  # h_0 = c_0 = 0
+    return LayerTrace(inputs=np.zeros((1, steps, 1)), initial_short_term_memory=start,
+                      initial_long_term_memory=start, gates=gates[None],
                       long_term_memory=long_term[None], short_term_memory=short_term[None],
                       bias=np.zeros(4 * hidden))
 

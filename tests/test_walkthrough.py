@@ -68,6 +68,17 @@ def _assert_every_number_is_explained(text: str, allowed: list[float]) -> int:
     return len(numbers)
 
 
+def _json_strings(node: object) -> list[str]:
+    """Every string inside a parsed JSON document (titles, meanings, notes, labels)."""
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [text for value in node.values() for text in _json_strings(value)]
+    if isinstance(node, list):
+        return [text for value in node for text in _json_strings(value)]
+    return []
+
+
 def _assert_json_matches_trace(narration: StepNarration, trace: NetworkTrace, layer: int,
                                time: int, row: int, unit: int) -> None:
     data = json.loads(narration.to_json())
@@ -131,6 +142,8 @@ def test_every_number_in_the_seed_text_and_markdown_is_a_trace_or_article_value(
     narration = seed_walkthrough()
     assert _assert_every_number_is_explained(narration.to_text(), allowed) > 40
     assert _assert_every_number_is_explained(narration.to_markdown(), allowed) > 40
+    strings = "\n".join(_json_strings(json.loads(narration.to_json())))
+    assert _assert_every_number_is_explained(strings, allowed) > 15
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
@@ -148,6 +161,7 @@ def test_narration_of_a_bigger_network_reads_the_trace(dtype: type[np.floating],
     if narration.dense is not None:
         allowed += [term.product for term in narration.dense.terms]
     _assert_every_number_is_explained(narration.to_text(), allowed)
+    _assert_every_number_is_explained("\n".join(_json_strings(narration.to_dict())), allowed)
     text = narration.to_text()
     for gate in narration.gates:
         match = re.search(rf"{gate.symbol} = {gate.activation}\((\S+)\) = (\S+)", text)

@@ -126,9 +126,24 @@ def _recurrent_product(prev_h, weight_hh_t, out):  # type: ignore[no-untyped-def
             out[j] += hk * row[j]
 
 
-@njit(parallel=True, **_JIT)
+@njit(inline="always")
+def _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term, short_term,  # type: ignore[no-untyped-def]
+                 memory_part, mem):
+    """The whole time loop for batch row ``b`` (mem: (4H,) scratch)."""
+    record = memory_part.shape[0] > 0
+    for t in range(projected.shape[1]):
+        prev_h = h0[b] if t == 0 else short_term[b, t - 1]
+        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
+        _recurrent_product(prev_h, weight_hh_t, mem)
+        if record:
+            memory_part[b, t] = mem
+        _gate_update(projected[b, t], mem, bias, prev_c, gates[b, t],
+                     long_term[b, t], short_term[b, t])
+
+
+@njit(**_JIT)
 def forward_sequence(  # type: ignore[no-untyped-def]
-    projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part, chunks
+    projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part
 ):
     """Whole-sequence forward, recurrent product included, for small H x B.
 
@@ -136,28 +151,44 @@ def forward_sequence(  # type: ignore[no-untyped-def]
     bias : (4H,); h0, c0 : (B, H). Writes gates (B, T, 4H), long_term and short_term
     (B, T, H), and memory_part (B, T, 4H) unless it is empty (trace off).
     """
-    batch, steps, four_hidden = projected.shape
-    record = memory_part.shape[0] > 0
     weight_hh_t = np.ascontiguousarray(weight_hh.T)  # (H, 4H): rows are contiguous
-    per_chunk = (batch + chunks - 1) // chunks
-    for chunk in prange(chunks):
-        mem = np.empty(four_hidden, dtype=projected.dtype)  # W_hh h_{t-1} for one row
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            for t in range(steps):
-                prev_h = h0[b] if t == 0 else short_term[b, t - 1]
-                prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-                _recurrent_product(prev_h, weight_hh_t, mem)
-                if record:
-                    memory_part[b, t] = mem
-                _gate_update(projected[b, t], mem, bias, prev_c, gates[b, t],
-                             long_term[b, t], short_term[b, t])
+    mem = np.empty(projected.shape[2], dtype=projected.dtype)  # W_hh h_{t-1} for one row
+    for b in range(projected.shape[0]):
+        _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term, short_term,
+                     memory_part, mem)
 
 
 @njit(parallel=True, **_JIT)
+def forward_sequence_parallel(  # type: ignore[no-untyped-def]
+    projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part, chunks
+):
+    """:func:`forward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
+    batch, _, four_hidden = projected.shape
+    weight_hh_t = np.ascontiguousarray(weight_hh.T)
+    per_chunk = (batch + chunks - 1) // chunks
+    for chunk in prange(chunks):
+        mem = np.empty(four_hidden, dtype=projected.dtype)
+        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
+            _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term,
+                         short_term, memory_part, mem)
+
+
+@njit(**_JIT)
 def forward_pointwise(  # type: ignore[no-untyped-def]
-    t, projected, recurrent, bias, c0, gates, long_term, short_term, chunks
+    t, projected, recurrent, bias, c0, gates, long_term, short_term
 ):
     """One step ``t`` for every row, given ``recurrent`` (B, 4H) = h_{t-1} @ W_hh.T from BLAS."""
+    for b in range(projected.shape[0]):
+        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
+        _gate_update(projected[b, t], recurrent[b], bias, prev_c, gates[b, t],
+                     long_term[b, t], short_term[b, t])
+
+
+@njit(parallel=True, **_JIT)
+def forward_pointwise_parallel(  # type: ignore[no-untyped-def]
+    t, projected, recurrent, bias, c0, gates, long_term, short_term, chunks
+):
+    """:func:`forward_pointwise` with the batch split into ``chunks`` run on Numba's threads."""
     batch = projected.shape[0]
     per_chunk = (batch + chunks - 1) // chunks
     for chunk in prange(chunks):
@@ -195,10 +226,38 @@ def _gate_gradients(  # type: ignore[no-untyped-def]
         grad_c[j] = grad_memory * forget_gate
 
 
-@njit(parallel=True, **_JIT)
+@njit(inline="always")
+def _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,  # type: ignore[no-untyped-def]
+                  grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c):
+    """Backpropagation through the whole time loop of batch row ``b``.
+
+    grad_h, recurrent, grad_c : (H,) scratch for the total dL/dh_t, dz_{t+1} @ W_hh and
+    dL/dc_t.
+    """
+    steps, hidden = long_term.shape[1], long_term.shape[2]
+    recurrent[:] = 0
+    grad_c[:] = grad_final_c[b]
+    for t in range(steps - 1, -1, -1):
+        for j in range(hidden):
+            grad_h[j] = recurrent[j] + grad_short_term[b, t, j]
+        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
+        dz = grad_gates[b, t]
+        _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c, dz, one)
+        # dL/dh_{t-1} = dz_t @ W_hh: rows of W_hh (4H, H) scaled by dz_t.
+        recurrent[:] = 0
+        for r in range(dz.shape[0]):
+            dzr = dz[r]
+            row = weight_hh[r]
+            for k in range(hidden):
+                recurrent[k] += dzr * row[k]
+    grad_h0[b] = recurrent
+    grad_c0[b] = grad_c
+
+
+@njit(**_JIT)
 def backward_sequence(  # type: ignore[no-untyped-def]
-    gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,
-    grad_gates, grad_h0, grad_c0, one, chunks
+    gates, long_term, c0, weight_hh, grad_short_term, grad_final_c, grad_gates, grad_h0,
+    grad_c0, one
 ):
     """Backpropagation through time for small H x B, recurrent product included.
 
@@ -206,50 +265,68 @@ def backward_sequence(  # type: ignore[no-untyped-def]
     grad_short_term (B, T, H) dL/dh_t from outside the recurrence, grad_final_c (B, H).
     Writes grad_gates (B, T, 4H) = dL/dz_t and grad_h0, grad_c0 (B, H).
     """
-    batch, steps, hidden = long_term.shape
-    per_chunk = (batch + chunks - 1) // chunks
-    for chunk in prange(chunks):
-        grad_h = np.empty(hidden, dtype=long_term.dtype)  # total dL/dh_t
-        recurrent = np.empty(hidden, dtype=long_term.dtype)  # dL/dz_{t+1} @ W_hh
-        grad_c = np.empty(hidden, dtype=long_term.dtype)
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            recurrent[:] = 0
-            grad_c[:] = grad_final_c[b]
-            for t in range(steps - 1, -1, -1):
-                for j in range(hidden):
-                    grad_h[j] = recurrent[j] + grad_short_term[b, t, j]
-                prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-                dz = grad_gates[b, t]
-                _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c, dz, one)
-                # dL/dh_{t-1} = dz_t @ W_hh: rows of W_hh (4H, H) scaled by dz_t.
-                recurrent[:] = 0
-                for r in range(dz.shape[0]):
-                    dzr = dz[r]
-                    row = weight_hh[r]
-                    for k in range(hidden):
-                        recurrent[k] += dzr * row[k]
-            grad_h0[b] = recurrent
-            grad_c0[b] = grad_c
+    hidden = long_term.shape[2]
+    grad_h = np.empty(hidden, dtype=long_term.dtype)
+    recurrent = np.empty(hidden, dtype=long_term.dtype)
+    grad_c = np.empty(hidden, dtype=long_term.dtype)
+    for b in range(long_term.shape[0]):
+        _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,
+                      grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c)
 
 
 @njit(parallel=True, **_JIT)
+def backward_sequence_parallel(  # type: ignore[no-untyped-def]
+    gates, long_term, c0, weight_hh, grad_short_term, grad_final_c, grad_gates, grad_h0,
+    grad_c0, one, chunks
+):
+    """:func:`backward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
+    batch, _, hidden = long_term.shape
+    per_chunk = (batch + chunks - 1) // chunks
+    for chunk in prange(chunks):
+        grad_h = np.empty(hidden, dtype=long_term.dtype)
+        recurrent = np.empty(hidden, dtype=long_term.dtype)
+        grad_c = np.empty(hidden, dtype=long_term.dtype)
+        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
+            _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,
+                          grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c)
+
+
+@njit(**_JIT)
 def backward_pointwise(  # type: ignore[no-untyped-def]
-    t, gates, long_term, c0, recurrent, grad_short_term, grad_c, grad_gates, one, chunks
+    t, gates, long_term, c0, recurrent, grad_short_term, grad_c, grad_gates, one
 ):
     """One backward step ``t`` for every row; ``recurrent`` (B, H) = dz_{t+1} @ W_hh from BLAS.
 
     grad_c (B, H) holds dL/dc_t on entry and dL/dc_{t-1} on exit.
     """
+    grad_h = np.empty(long_term.shape[2], dtype=long_term.dtype)
+    for b in range(long_term.shape[0]):
+        _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term,
+                                grad_c, grad_gates, one, grad_h)
+
+
+@njit(parallel=True, **_JIT)
+def backward_pointwise_parallel(  # type: ignore[no-untyped-def]
+    t, gates, long_term, c0, recurrent, grad_short_term, grad_c, grad_gates, one, chunks
+):
+    """:func:`backward_pointwise` with the batch split into ``chunks`` run on Numba's threads."""
     batch, _, hidden = long_term.shape
     per_chunk = (batch + chunks - 1) // chunks
     for chunk in prange(chunks):
         grad_h = np.empty(hidden, dtype=long_term.dtype)
         for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            for j in range(hidden):
-                grad_h[j] = recurrent[b, j] + grad_short_term[b, t, j]
-            prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-            _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c[b],
-                            grad_gates[b, t], one)
+            _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term,
+                                    grad_c, grad_gates, one, grad_h)
+
+
+@njit(inline="always")
+def _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term, grad_c,  # type: ignore[no-untyped-def]
+                            grad_gates, one, grad_h):
+    for j in range(long_term.shape[2]):
+        grad_h[j] = recurrent[b, j] + grad_short_term[b, t, j]
+    prev_c = c0[b] if t == 0 else long_term[b, t - 1]
+    _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c[b], grad_gates[b, t],
+                    one)
 
 
 # ---------------------------------------------------------------------------- streaming

@@ -33,8 +33,12 @@ from lstmlens.trace import LayerTrace
 
 #: batch x hidden at or above which the recurrent product is one BLAS call per step.
 BLAS_MIN_BATCH_HIDDEN = 32 * 128
-#: batch x hidden x hidden at or above which the fused loops split the batch over threads.
-PARALLEL_MIN_WORK = 8 * 32 * 32
+#: Multiply-adds per call (B x T x 4H x H) from which the whole-sequence loops use threads.
+#: Below it, starting the thread team costs more than it saves (and on a busy machine a
+#: parallel region can stall on a descheduled thread, so it must pay for itself clearly).
+PARALLEL_MIN_SEQUENCE_WORK = 1 << 21
+#: Hidden units per step (B x H) from which the per-step pointwise loops use threads.
+PARALLEL_MIN_STEP_UNITS = 1 << 14
 
 _EMPTY_PARTS = {
     np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
@@ -47,9 +51,12 @@ def uses_blas(batch: int, hidden: int) -> bool:
     return batch * hidden >= BLAS_MIN_BATCH_HIDDEN
 
 
-def thread_chunks(batch: int, hidden: int) -> int:
+def thread_chunks(batch: int, steps: int, hidden: int) -> int:
     """How many pieces the fused loops split the batch into (1 = single-threaded)."""
-    if batch < 2 or batch * hidden * hidden < PARALLEL_MIN_WORK:
+    if uses_blas(batch, hidden):
+        if batch * hidden < PARALLEL_MIN_STEP_UNITS:
+            return 1
+    elif batch * steps * 4 * hidden * hidden < PARALLEL_MIN_SEQUENCE_WORK:
         return 1
     return max(1, min(batch, int(numba.get_num_threads())))
 
@@ -106,13 +113,16 @@ def layer_forward(
     long_term = np.empty((batch, steps, hidden), dtype)
     short_term = np.empty((batch, steps, hidden), dtype)
     memory_part = np.empty_like(gates) if record_parts else _EMPTY_PARTS[dtype]
-    chunks = thread_chunks(batch, hidden)
+    chunks = thread_chunks(batch, steps, hidden)
     if uses_blas(batch, hidden):
         _forward_blas(projected, w_hh, bias, h0, c0, gates, long_term, short_term,
                       memory_part, chunks)
+    elif chunks > 1:
+        fused.forward_sequence_parallel(projected, w_hh, bias, h0, c0, gates, long_term,
+                                        short_term, memory_part, chunks)
     else:
         fused.forward_sequence(projected, w_hh, bias, h0, c0, gates, long_term, short_term,
-                               memory_part, chunks)
+                               memory_part)
     return LayerTrace(
         inputs=x,
         initial_short_term_memory=h0,
@@ -148,8 +158,12 @@ def _forward_blas(
         np.matmul(prev_h, weight_hh_t, out=recurrent)
         if record:
             memory_part[:, t] = recurrent
-        fused.forward_pointwise(t, projected, recurrent, bias, c0, gates, long_term,
-                                short_term, chunks)
+        if chunks > 1:
+            fused.forward_pointwise_parallel(t, projected, recurrent, bias, c0, gates,
+                                             long_term, short_term, chunks)
+        else:
+            fused.forward_pointwise(t, projected, recurrent, bias, c0, gates, long_term,
+                                    short_term)
 
 
 def layer_backward(
@@ -192,20 +206,29 @@ def layer_backward(
     grad_c = np.array(grad_final_long_term_memory, dtype=dtype, order="C")  # updated in place
     grad_gates = np.empty((batch, steps, 4 * hidden), dtype)  # dL/dz_t, (B, T, 4H)
     one = dtype.type(1)
-    chunks = thread_chunks(batch, hidden)
+    chunks = thread_chunks(batch, steps, hidden)
     c0 = _as(record.initial_long_term_memory, dtype)
+    gates, long_term = record.gates, record.long_term_memory
     if uses_blas(batch, hidden):
         grad_h0 = np.zeros((batch, hidden), dtype)  # dz_{t+1} @ W_hh, reused every step
         for t in range(steps - 1, -1, -1):
-            fused.backward_pointwise(t, record.gates, record.long_term_memory, c0, grad_h0,
-                                     grad_h_seq, grad_c, grad_gates, one, chunks)
+            if chunks > 1:
+                fused.backward_pointwise_parallel(t, gates, long_term, c0, grad_h0, grad_h_seq,
+                                                  grad_c, grad_gates, one, chunks)
+            else:
+                fused.backward_pointwise(t, gates, long_term, c0, grad_h0, grad_h_seq, grad_c,
+                                         grad_gates, one)
             np.matmul(grad_gates[:, t], w_hh, out=grad_h0)  # (B, 4H) @ (4H, H)
         grad_c0 = grad_c
     else:
         grad_h0 = np.empty((batch, hidden), dtype)
         grad_c0 = np.empty((batch, hidden), dtype)
-        fused.backward_sequence(record.gates, record.long_term_memory, c0, w_hh, grad_h_seq,
-                                grad_c, grad_gates, grad_h0, grad_c0, one, chunks)
+        args = (gates, long_term, c0, w_hh, grad_h_seq, grad_c, grad_gates, grad_h0, grad_c0,
+                one)
+        if chunks > 1:
+            fused.backward_sequence_parallel(*args, chunks)
+        else:
+            fused.backward_sequence(*args)
     if out is None:
         out = (np.empty((4 * hidden, features), dtype), np.empty((4 * hidden, hidden), dtype),
                np.empty(4 * hidden, dtype))

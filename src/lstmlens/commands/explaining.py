@@ -20,7 +20,7 @@ from lstmlens.commands._errors import DebugOption, ForceOption, check_writable, 
 __all__ = ["register"]
 
 
-class Format(str, enum.Enum):
+class Format(enum.StrEnum):
     """Output format of a narration (``--format``)."""
 
     text = "text"
@@ -46,8 +46,12 @@ SeriesOption = Annotated[
 
 
 def walkthrough(fmt: FormatOption = Format.text, debug: DebugOption = False) -> None:
-    """Walk through the seed article's example (x = 1, h = 1, c = 5) with the engine's true
-    numbers, and show where the article's rounded numbers drift."""
+    """Walk through the seed article's example with the engine's true numbers.
+
+    The one LSTM unit of "Thinking like LSTMs" (input 1, short-term memory 1, long-term
+    memory 5, Dense weight 2 and bias 1), with a note wherever the article's rounded numbers
+    drift from what the engine computes.
+    """
     with cli_errors(debug):
         from lstmlens.explain import seed_walkthrough
 
@@ -64,8 +68,9 @@ def explain(
     unit: Annotated[int | None, typer.Option(
         "--unit", "-u", help="Unit of the layer (0 .. hidden size - 1).",
         show_default="the unit that moves the forecast most")] = None,
-    output: Annotated[int, typer.Option("--output", help="Horizon step whose prediction the "
-                                        "Dense layer part narrates (0 = first).")] = 0,
+    horizon_step: Annotated[int, typer.Option(
+        "--horizon-step", "-k", help="Horizon step (Dense output) whose prediction the last "
+        "part narrates (0 = the first forecast step).")] = 0,
     fmt: FormatOption = Format.text,
     debug: DebugOption = False,
 ) -> None:
@@ -75,7 +80,7 @@ def explain(
 
         model = _load_model(model_file)
         narration = explain_forecast(model, series, layer=layer, time=step, unit=unit,
-                                     output=output)
+                                     output=horizon_step)
         _print(narration, fmt)
 
 
@@ -110,8 +115,11 @@ def figures(
     force: ForceOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Save the unit diagram, activation curves, memory timeline and input attribution of
-    a series' last step as PNG and SVG."""
+    """Save a series' figures as PNG and SVG: diagram, curves, timeline, attribution.
+
+    The unit diagram and activation curves show the top layer's last step for its most
+    active unit; the memory timeline and the attribution cover the whole input window.
+    """
     with cli_errors(debug):
         from lstmlens.explain.figures import (
             activation_curves,

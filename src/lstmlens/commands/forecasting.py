@@ -1,8 +1,9 @@
-"""CLI commands that forecast: ``forecast``, ``fit``, ``predict``, ``backtest``/``evaluate``.
+"""CLI commands that forecast: ``forecast``, ``fit``, ``predict``, ``backtest`` (= ``evaluate``).
 
-Thin by design: each command parses its options, calls :class:`~lstmlens.forecaster.
-LSTMForecaster` and the metrics/baselines modules, and prints. The library (and numba) is
-imported inside the commands so ``lstmlens --help`` stays instant.
+Thin by design: each command parses its options, calls
+:class:`~lstmlens.forecaster.LSTMForecaster`, and prints or writes what it returned. The
+library (numba, pandas) is imported inside the commands so ``lstmlens --help`` stays fast.
+Errors become one ``Error:`` line and an exit code, see :mod:`lstmlens.commands._errors`.
 """
 
 from __future__ import annotations
@@ -10,121 +11,131 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from lstmlens.commands._errors import (
-    DebugOption,
-    ForceOption,
-    check_writable,
-    cli_errors,
-)
+from lstmlens.commands import _output
+from lstmlens.commands._errors import DebugOption, ForceOption, check_writable, cli_errors
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from lstmlens.data import Panel
     from lstmlens.forecaster import LSTMForecaster
 
 __all__ = ["register"]
 
 EMBEDDED_NOTE = "No data given: using the embedded monthly airline passengers 1949–1960"
-EMBEDDED_HORIZON = 24  # two seasons of the monthly embedded data
-MAX_TABLE_ROWS = 48
-MODEL = "LSTM"
+#: Two seasons of the monthly embedded data.
+EMBEDDED_HORIZON = 24
+#: Interval levels when ``--levels`` is not given (each only if the model can calibrate it).
+DEFAULT_LEVELS = (80.0, 95.0)
 
 
 class Missing(enum.StrEnum):
-    """What to do with missing values (``--missing``)."""
+    """What to do with missing values and gaps (``--missing``)."""
 
     error = "error"
     interpolate = "interpolate"
     drop = "drop"
 
 
-# --- options shared by several commands -------------------------------------------------------
+# --- options ----------------------------------------------------------------------------------
 
-_DATA = "Data"
-_MODEL = "Model"
-_OUTPUT = "Output"
+_DATA, _MODEL, _OUTPUT = "Data", "Model", "Output"
 
+DataArgument = Annotated[
+    Path,
+    typer.Argument(
+        metavar="DATA",
+        help="CSV file: long (unique_id, ds, y), wide (one column per series) or one column "
+        "of numbers.",
+        show_default=False,
+    ),
+]
 HorizonOption = Annotated[
     int | None,
     typer.Option(
-        "--horizon", "-H", min=1,
-        help="Steps to forecast.",
-        show_default="24 for the embedded data, else from the frequency (48 hourly, 18 "
-        "monthly, 8 quarterly, ...)",
+        "--horizon", "-H", min=1, help="Steps to forecast.",
+        show_default="24 for the embedded data, else from the frequency: 48 hourly, 14 daily, "
+        "13 weekly, 18 monthly, 8 quarterly",
     ),
 ]
 LevelsOption = Annotated[
     list[float] | None,
     typer.Option(
-        "--levels", "-l", min=0.0, max=99.99,
-        help="Prediction interval level in percent; repeat for several (--levels 80 "
-        "--levels 95); 0 for none.",
-        show_default="80 and 95",
+        "--levels", "-l", min=0.0, max=99.9,
+        help="Prediction interval level in percent; repeat for several (--levels 80 --levels "
+        "95); --levels 0 for none.",
+        show_default="80 and 95 when the model has enough calibration windows",
     ),
 ]
 IdColOption = Annotated[
-    str, typer.Option("--id-col", help="Column with the series id (long format).",
-                      rich_help_panel=_DATA)
+    str, typer.Option("--id-col", help="Column with the series ids (long format).",
+                      rich_help_panel=_DATA),
 ]
 TimeColOption = Annotated[
-    str, typer.Option("--time-col", help="Column with the timestamps.", rich_help_panel=_DATA)
+    str, typer.Option("--time-col", help="Column with the timestamps.", rich_help_panel=_DATA),
 ]
 TargetColOption = Annotated[
     str, typer.Option("--target-col", help="Column with the values to forecast.",
-                      rich_help_panel=_DATA)
+                      rich_help_panel=_DATA),
 ]
 FreqOption = Annotated[
     str | None,
-    typer.Option("--freq", help="pandas frequency alias of the timestamps (h, D, W, MS, QS...).",
+    typer.Option("--freq", help="pandas frequency alias of the timestamps: h, D, W, MS, QS...",
                  show_default="inferred from the dates", rich_help_panel=_DATA),
 ]
 MissingOption = Annotated[
     Missing,
-    typer.Option("--missing", help="Missing values and gaps: fail, fill linearly, or drop rows.",
-                 case_sensitive=False, rich_help_panel=_DATA),
+    typer.Option("--missing", help="Missing values and gaps: fail, fill linearly, or drop the "
+                 "rows.", case_sensitive=False, rich_help_panel=_DATA),
+]
+SeasonOption = Annotated[
+    int | None,
+    typer.Option("--season", min=1, help="Seasonal period (values per cycle).",
+                 show_default="from the frequency: 24 hourly, 7 daily, 52 weekly, 12 monthly, "
+                 "4 quarterly, else 1", rich_help_panel=_MODEL),
 ]
 SeedOption = Annotated[
-    int, typer.Option("--seed", help="Random seed: the same seed gives the same model.",
-                      rich_help_panel=_MODEL)
-]
-QuietOption = Annotated[
-    bool, typer.Option("--quiet", "-q", help="No progress bar and no forecast table.")
+    int, typer.Option("--seed", help="Random seed; the same seed gives the same model.",
+                      rich_help_panel=_MODEL),
 ]
 InputSizeOption = Annotated[
     int | None,
     typer.Option("--input-size", min=1, help="Past values each forecast looks at.",
-                 show_default="from the season (a week of hourly data, 2 years monthly)",
+                 show_default="a whole number of seasons: 168 hourly, 36 monthly...",
                  rich_help_panel=_MODEL),
 ]
 HiddenSizeOption = Annotated[
-    int | None,
-    typer.Option("--hidden-size", min=1, help="LSTM units (size of the memory).",
-                 show_default="the library's default", rich_help_panel=_MODEL),
+    int, typer.Option("--hidden-size", min=1, help="LSTM units (the size of its memory).",
+                      rich_help_panel=_MODEL),
 ]
 MaxStepsOption = Annotated[
     int | None,
-    typer.Option("--max-steps", min=1, help="Training steps (batches).",
-                 show_default="the library's default", rich_help_panel=_MODEL),
+    typer.Option("--max-steps", min=1, help="Training steps (batches of windows) per network.",
+                 show_default="auto: about 30 passes over the windows, 300 to 20000",
+                 rich_help_panel=_MODEL),
+]
+TimeBudgetOption = Annotated[
+    float | None,
+    typer.Option("--time-budget", min=0.1, help="Seconds of training instead of a number of "
+                 "steps (results then vary from run to run).", show_default="none",
+                 rich_help_panel=_MODEL),
 ]
 EnsembleOption = Annotated[
-    int | None,
-    typer.Option("--ensemble", min=1, help="Networks trained with different seeds and averaged.",
-                 show_default="the library's default", rich_help_panel=_MODEL),
+    int, typer.Option("--ensemble", min=1, help="Networks trained from different seeds; the "
+                      "forecast is their median.", rich_help_panel=_MODEL),
 ]
-DataArgument = Annotated[
-    Path,
-    typer.Argument(help="CSV file: long (unique_id, ds, y), wide (one column per series) or a "
-                   "single column of numbers.", show_default=False),
+QuietOption = Annotated[
+    bool, typer.Option("--quiet", "-q", help="No progress bar and no forecast table."),
 ]
 
 
 @dataclass(frozen=True)
 class DataSpec:
-    """Where the data comes from and how to read it."""
+    """Where the data comes from (None: the embedded dataset) and how to read it."""
 
     path: Path | None
     id_col: str = "unique_id"
@@ -141,138 +152,99 @@ class DataSpec:
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """Model options given on the command line; None means the library's default."""
+    """Model options from the command line; None keeps the library's automatic choice."""
 
-    horizon: int | None
+    horizon: int | None = None
+    season: int | None = None
     input_size: int | None = None
-    hidden_size: int | None = None
+    hidden_size: int = 64
     max_steps: int | None = None
-    ensemble: int | None = None
+    time_budget: float | None = None
+    ensemble: int = 1
     seed: int = 0
     quiet: bool = False
+
+    def forecaster(self, data: DataSpec) -> LSTMForecaster:
+        """An unfitted :class:`LSTMForecaster` with these settings."""
+        from lstmlens.forecaster import LSTMForecaster
+
+        horizon = self.horizon
+        if horizon is None and data.path is None:
+            horizon = EMBEDDED_HORIZON
+        return LSTMForecaster(
+            horizon=horizon,
+            input_size=self.input_size,
+            season=self.season,
+            hidden_size=self.hidden_size,
+            max_steps="auto" if self.max_steps is None else self.max_steps,
+            time_budget=self.time_budget,
+            ensemble_size=self.ensemble,
+            random_state=self.seed,
+            progress=not self.quiet,
+            id_col=data.id_col,
+            time_col=data.time_col,
+            target_col=data.target_col,
+            freq=data.freq,
+            missing=data.missing,
+        )
 
 
 # --- library calls ----------------------------------------------------------------------------
 
 
-def _load_history(data: DataSpec) -> tuple[pd.DataFrame, str | None]:
-    """Read and validate the data; return the long frame (user's column names) and its freq."""
+def _load(data: DataSpec) -> Panel:
+    """Read and validate the data (the embedded dataset when no file is given)."""
     from lstmlens.data import load_panel
     from lstmlens.datasets import load_air_passengers
 
-    source: Any = load_air_passengers() if data.path is None else _existing_file(data.path)
-    panel = load_panel(source, id_col="unique_id" if data.path is None else data.id_col,
-                       time_col=data.time_col if data.path else "ds",
-                       target_col=data.target_col if data.path else "y",
-                       freq=data.freq, missing=data.missing)  # type: ignore[arg-type]
-    frame = panel.to_frame(id_col=data.id_col, time_col=data.time_col,
-                           target_col=data.target_col)
-    return frame, panel.freq
-
-
-def _existing_file(path: Path) -> Path:
-    """``path`` if it is a readable file, else a FileNotFoundError naming it."""
-    if not path.is_file():
-        raise FileNotFoundError(f"data file {path} not found; check the path.")
-    return path
-
-
-def _default_horizon(data: DataSpec, freq: str | None) -> int:
-    """Horizon when ``--horizon`` is not given (see :data:`HorizonOption`)."""
-    from lstmlens.forecaster import default_horizon
-
     if data.path is None:
-        return EMBEDDED_HORIZON
-    return default_horizon(freq)
+        return load_panel(load_air_passengers())
+    if not data.path.is_file():
+        raise FileNotFoundError(f"data file {data.path} not found; check the path.")
+    return load_panel(data.path, id_col=data.id_col, time_col=data.time_col,
+                      target_col=data.target_col, freq=data.freq,
+                      missing=data.missing)  # type: ignore[arg-type]
 
 
-def _make_forecaster(spec: ModelSpec, data: DataSpec, horizon: int) -> LSTMForecaster:
-    """Build the estimator from the options that were given (others keep library defaults)."""
+def _fit(model: ModelSpec, data: DataSpec) -> tuple[LSTMForecaster, Panel]:
+    """Load the data and fit a forecaster on it."""
+    panel = _load(data)
+    return model.forecaster(data).fit(panel), panel
+
+
+def _load_model(path: Path) -> LSTMForecaster:
+    """Load a saved model (ModelFileError, exit code 2, if missing or damaged)."""
     from lstmlens.forecaster import LSTMForecaster
 
-    given = {
-        "input_size": spec.input_size,
-        "hidden_size": spec.hidden_size,
-        "max_steps": spec.max_steps,
-        "ensemble": spec.ensemble,
-    }
-    return LSTMForecaster(
-        horizon=horizon,
-        random_state=spec.seed,
-        progress=not spec.quiet,
-        id_col=data.id_col,
-        time_col=data.time_col,
-        target_col=data.target_col,
-        freq=data.freq,
-        **{name: value for name, value in given.items() if value is not None},
-    )
+    return LSTMForecaster.load(path)
 
 
-def _fit(spec: ModelSpec, data: DataSpec) -> tuple[LSTMForecaster, pd.DataFrame]:
-    """Load the data, fit a forecaster on it; return the model and the history frame."""
-    history, freq = _load_history(data)
-    horizon = spec.horizon or _default_horizon(data, freq)
-    model = _make_forecaster(spec, data, horizon)
-    model.fit(history)
-    return model, history
+def _choose_levels(levels: list[float] | None, model: LSTMForecaster) -> list[float]:
+    """The interval levels to ask for.
+
+    Given levels are passed on as they are (``0`` means none), so the library explains any
+    that cannot be served. Without ``--levels`` each of :data:`DEFAULT_LEVELS` is used only if
+    the model kept enough calibration windows for it.
+    """
+    from lstmlens.intervals import required_windows
+
+    if levels is not None:
+        return [level for level in levels if level > 0]
+    intervals = model.intervals_
+    if intervals is None:
+        return []
+    return [level for level in DEFAULT_LEVELS if required_windows(level) <= intervals.n_windows]
 
 
-def _levels(levels: list[float] | None) -> list[float] | None:
-    """``--levels`` as the library wants them: default (80, 95), ``0`` alone for none."""
-    if levels is None:
-        return [80.0, 95.0]
-    chosen = [level for level in levels if level > 0]
-    return chosen or None
-
-
-# --- output -----------------------------------------------------------------------------------
-
-
-def _write_csv(frame: pd.DataFrame, path: Path) -> None:
-    """Write forecasts as CSV (the caller has checked the path)."""
-    frame.to_csv(path, index=False)
-    typer.echo(f"Wrote {len(frame)} forecasts to {path}")
-
-
-def _write_plot(history: pd.DataFrame, forecasts: pd.DataFrame, path: Path,
-                columns: tuple[str, str, str]) -> None:
-    """Draw the forecast figure and say where it went."""
-    from lstmlens.commands._plot import plot_forecasts
-
-    drawn = plot_forecasts(history, forecasts, path, columns=columns, model=MODEL)
-    total = forecasts[columns[0]].nunique()
-    note = "" if drawn == total else f" (first {drawn} of {total} series)"
-    typer.echo(f"Wrote the plot to {path}{note}")
-
-
-def _print_forecasts(forecasts: pd.DataFrame, id_col: str, time_col: str) -> None:
-    """Print a readable table: series, date, forecast and interval bounds."""
-    from rich.console import Console
-    from rich.table import Table
-
-    from lstmlens.commands._plot import interval_columns
-
-    table = Table(title="LSTM forecasts", title_justify="left")
-    table.add_column("series")
-    table.add_column("date")
-    table.add_column("forecast", justify="right")
-    bands = sorted(interval_columns(list(forecasts.columns), MODEL), key=lambda b: float(b[0]))
-    for level, _, _ in bands:
-        table.add_column(f"{level}% interval", justify="right")
-    for values in forecasts.head(MAX_TABLE_ROWS).to_dict("records"):
-        cells = [str(values[id_col]), _date_text(values[time_col]), f"{values[MODEL]:,.2f}"]
-        cells += [f"{values[lo]:,.2f} – {values[hi]:,.2f}" for _, lo, hi in bands]
-        table.add_row(*cells)
-    console = Console(highlight=False)
-    console.print(table)
-    if len(forecasts) > MAX_TABLE_ROWS:
-        console.print(f"… {len(forecasts) - MAX_TABLE_ROWS} more rows in the CSV file.")
-
-
-def _date_text(value: Any) -> str:
-    """A timestamp without a midnight time part; integers as they are."""
-    text = str(value)
-    return text[:-9] if text.endswith(" 00:00:00") else text
+def _predict(model: LSTMForecaster, h: int | None, levels: list[float] | None,
+             quiet: bool) -> pd.DataFrame:
+    """Forecast, noting when the default intervals had to be left out."""
+    chosen = _choose_levels(levels, model)
+    if levels is None and len(chosen) < len(DEFAULT_LEVELS) and not quiet:
+        shown = ", ".join(f"{level:g}%" for level in chosen) or "no"
+        typer.echo(f"Note: {shown} intervals: the model kept too few calibration windows "
+                   "for more (longer series give more).")
+    return model.predict(h=h, levels=chosen or None)
 
 
 # --- commands ---------------------------------------------------------------------------------
@@ -281,26 +253,27 @@ def _date_text(value: Any) -> str:
 def forecast(
     data: Annotated[
         Path | None,
-        typer.Argument(help="CSV file: long (unique_id, ds, y), wide (one column per series) "
-                       "or a single column of numbers.",
-                       show_default="the embedded airline passengers data"),
+        typer.Argument(metavar="[DATA]", help="CSV file: long (unique_id, ds, y), wide (one "
+                       "column per series) or one column of numbers.",
+                       show_default="the embedded airline passengers 1949–1960"),
     ] = None,
     horizon: HorizonOption = None,
     levels: LevelsOption = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Forecasts CSV to write.",
-                           rich_help_panel=_OUTPUT)
+                           rich_help_panel=_OUTPUT),
     ] = Path("forecasts.csv"),
     plot: Annotated[
-        Path, typer.Option("--plot", help="PNG of history, forecast and intervals.",
-                           rich_help_panel=_OUTPUT)
+        Path, typer.Option("--plot", help="PNG of the history, forecasts and intervals.",
+                           rich_help_panel=_OUTPUT),
     ] = Path("forecast.png"),
     no_plot: Annotated[
-        bool, typer.Option("--no-plot", help="Do not draw the plot.", rich_help_panel=_OUTPUT)
+        bool, typer.Option("--no-plot", help="Do not draw the plot.", rich_help_panel=_OUTPUT),
     ] = False,
     save_model: Annotated[
-        Path | None, typer.Option("--save-model", help="Also save the fitted model here.",
-                                  rich_help_panel=_OUTPUT)
+        Path | None, typer.Option("--save-model", help="Also save the fitted model to this "
+                                  "file (for 'predict').", show_default="not saved",
+                                  rich_help_panel=_OUTPUT),
     ] = None,
     force: ForceOption = False,
     id_col: IdColOption = "unique_id",
@@ -308,11 +281,13 @@ def forecast(
     target_col: TargetColOption = "y",
     freq: FreqOption = None,
     missing: MissingOption = Missing.error,
-    seed: SeedOption = 0,
+    season: SeasonOption = None,
     input_size: InputSizeOption = None,
-    hidden_size: HiddenSizeOption = None,
+    hidden_size: HiddenSizeOption = 64,
     max_steps: MaxStepsOption = None,
-    ensemble: EnsembleOption = None,
+    time_budget: TimeBudgetOption = None,
+    ensemble: EnsembleOption = 1,
+    seed: SeedOption = 0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
@@ -321,19 +296,22 @@ def forecast(
     Without DATA it runs on the embedded monthly airline passengers 1949–1960.
     """
     with cli_errors(debug):
-        for path in (output, *([] if no_plot else [plot]), *([save_model] if save_model else [])):
+        outputs = [output] + ([] if no_plot else [plot]) + ([save_model] if save_model else [])
+        for path in outputs:
             check_writable(path, force)
         if data is None:
             typer.echo(EMBEDDED_NOTE)
-        spec = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
-        model_spec = ModelSpec(horizon, input_size, hidden_size, max_steps, ensemble, seed, quiet)
-        model, history = _fit(model_spec, spec)
-        forecasts = model.predict(levels=_levels(levels))
+        source = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
+        settings = ModelSpec(horizon, season, input_size, hidden_size, max_steps, time_budget,
+                             ensemble, seed, quiet)
+        model, panel = _fit(settings, source)
+        forecasts = _predict(model, None, levels, quiet)
         if not quiet:
-            _print_forecasts(forecasts, id_col, time_col)
-        _write_csv(forecasts, output)
+            _output.print_forecasts(forecasts, id_col, time_col)
+        _output.write_csv(forecasts, output)
         if not no_plot:
-            _write_plot(history, forecasts, plot, spec.columns)
+            history = panel.to_frame(id_col=id_col, time_col=time_col, target_col=target_col)
+            _output.write_plot(history, forecasts, plot, source.columns)
         if save_model is not None:
             model.save(save_model, overwrite=force)
             typer.echo(f"Saved the model to {save_model}")
@@ -343,7 +321,8 @@ def fit(
     data: DataArgument,
     horizon: HorizonOption = None,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Model file to write.", rich_help_panel=_OUTPUT)
+        Path, typer.Option("--output", "-o", help="Model file to write.",
+                           rich_help_panel=_OUTPUT),
     ] = Path("model.lstmlens"),
     force: ForceOption = False,
     id_col: IdColOption = "unique_id",
@@ -351,57 +330,131 @@ def fit(
     target_col: TargetColOption = "y",
     freq: FreqOption = None,
     missing: MissingOption = Missing.error,
-    seed: SeedOption = 0,
+    season: SeasonOption = None,
     input_size: InputSizeOption = None,
-    hidden_size: HiddenSizeOption = None,
+    hidden_size: HiddenSizeOption = 64,
     max_steps: MaxStepsOption = None,
-    ensemble: EnsembleOption = None,
+    time_budget: TimeBudgetOption = None,
+    ensemble: EnsembleOption = 1,
+    seed: SeedOption = 0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Fit an LSTM on DATA and save it to a model file (use it with 'predict')."""
+    """Fit an LSTM on DATA and save it to a model file (forecast with 'predict')."""
     with cli_errors(debug):
         check_writable(output, force, what="model file")
-        spec = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
-        model_spec = ModelSpec(horizon, input_size, hidden_size, max_steps, ensemble, seed, quiet)
-        model, _ = _fit(model_spec, spec)
+        source = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
+        settings = ModelSpec(horizon, season, input_size, hidden_size, max_steps, time_budget,
+                             ensemble, seed, quiet)
+        model, panel = _fit(settings, source)
         model.save(output, overwrite=force)
-        typer.echo(f"Saved the model to {output}")
+        typer.echo(f"Saved the model ({len(panel)} series, horizon {model.horizon_}) to {output}")
 
 
 def predict(
     model_file: Annotated[
         Path, typer.Argument(metavar="MODEL", help="Model file written by 'fit' or "
-                             "'forecast --save-model'.", show_default=False)
+                             "'forecast --save-model'.", show_default=False),
     ],
     horizon: Annotated[
         int | None,
-        typer.Option("--horizon", "-H", min=1, help="Steps to forecast (at most the horizon "
-                     "the model was fitted for).", show_default="the fitted horizon"),
+        typer.Option("--horizon", "-H", min=1, help="Steps to forecast, at most the horizon "
+                     "the model was fitted for.", show_default="the fitted horizon"),
     ] = None,
     levels: LevelsOption = None,
     output: Annotated[
         Path, typer.Option("--output", "-o", help="Forecasts CSV to write.",
-                           rich_help_panel=_OUTPUT)
+                           rich_help_panel=_OUTPUT),
     ] = Path("forecasts.csv"),
     force: ForceOption = False,
     quiet: QuietOption = False,
     debug: DebugOption = False,
 ) -> None:
-    """Forecast with a saved model; prints a table and writes a CSV."""
+    """Forecast with a saved model: prints a table and writes a CSV."""
     with cli_errors(debug):
-        from lstmlens.forecaster import LSTMForecaster
-
         check_writable(output, force)
-        model = LSTMForecaster.load(_existing_file(model_file))
-        forecasts = model.predict(h=horizon, levels=_levels(levels))
+        model = _load_model(model_file)
+        forecasts = _predict(model, horizon, levels, quiet)
         if not quiet:
-            _print_forecasts(forecasts, model.id_col, model.time_col)
-        _write_csv(forecasts, output)
+            _output.print_forecasts(forecasts, model.id_col, model.time_col)
+        _output.write_csv(forecasts, output)
+
+
+def backtest(
+    data: DataArgument,
+    horizon: HorizonOption = None,
+    windows: Annotated[
+        int, typer.Option("--windows", "-w", min=1, help="Forecast origins (cutoffs) per "
+                          "series, at the end of each series."),
+    ] = 3,
+    step_size: Annotated[
+        int | None, typer.Option("--step-size", min=1, help="Values between cutoffs.",
+                                 show_default="the horizon"),
+    ] = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Also write every window's forecasts "
+                                  "(LSTM and baselines) to this CSV.", show_default="not written",
+                                  rich_help_panel=_OUTPUT),
+    ] = None,
+    force: ForceOption = False,
+    id_col: IdColOption = "unique_id",
+    time_col: TimeColOption = "ds",
+    target_col: TargetColOption = "y",
+    freq: FreqOption = None,
+    missing: MissingOption = Missing.error,
+    season: SeasonOption = None,
+    input_size: InputSizeOption = None,
+    hidden_size: HiddenSizeOption = 64,
+    max_steps: MaxStepsOption = None,
+    time_budget: TimeBudgetOption = None,
+    ensemble: EnsembleOption = 1,
+    seed: SeedOption = 0,
+    quiet: QuietOption = False,
+    debug: DebugOption = False,
+) -> None:
+    """Backtest on the end of each series: LSTM vs SeasonalNaive and Naive2.
+
+    Fits on the data before the earliest cutoff, forecasts from every cutoff and prints MAE,
+    RMSE, sMAPE, MASE and OWA averaged over all windows.
+    """
+    with cli_errors(debug):
+        if output is not None:
+            check_writable(output, force)
+        source = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
+        settings = ModelSpec(horizon, season, input_size, hidden_size, max_steps, time_budget,
+                             ensemble, seed, quiet)
+        _run_backtest(settings, source, windows, step_size, output)
+
+
+def _run_backtest(settings: ModelSpec, source: DataSpec, n_windows: int, step_size: int | None,
+                  output: Path | None) -> None:
+    """Backtest the LSTM, score it with the baselines, print the table, write the CSV."""
+    from lstmlens import presets
+    from lstmlens.commands import _evaluation
+
+    panel = _load(source)
+    model = settings.forecaster(source)
+    frame = model.backtest(panel, n_windows, step_size=step_size, h=model.horizon)
+    h = int(frame.groupby([source.id_col, "cutoff"]).size().iloc[0])
+    season = settings.season or presets.default_season(panel.freq)
+    lined_up = _evaluation.collect_windows(panel, frame, id_col=source.id_col, h=h,
+                                           step=step_size or h, season=season)
+    scores = _evaluation.score_windows(lined_up, season)
+    title = (f"Backtest: {len(panel)} series x {n_windows} windows of h={h} "
+             f"(season {season})")
+    _output.print_metrics(scores, title)
+    if output is not None:
+        _output.write_csv(_evaluation.with_baselines(frame, lined_up, source.id_col), output,
+                          what="backtest forecasts")
 
 
 def register(app: typer.Typer) -> None:
     """Add the forecasting commands to ``app``."""
-    app.command(no_args_is_help=False)(forecast)
+    app.command()(forecast)
     app.command(no_args_is_help=True)(fit)
     app.command(no_args_is_help=True)(predict)
+    app.command(no_args_is_help=True)(backtest)
+    app.command("evaluate", no_args_is_help=True,
+                help="Same as 'backtest': LSTM vs SeasonalNaive and Naive2 on the last "
+                "windows of each series.")(backtest)
+

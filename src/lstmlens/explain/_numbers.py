@@ -77,3 +77,9 @@ def steps(value: float) -> str:
     if math.isinf(value):
         return "inf"
     return f"{value:.1f}"
+
+
+def label(value: object) -> str:
+    """Print a time label: a timestamp at midnight loses its "00:00:00"."""
+    text = str(value)
+    return text[: -len(" 00:00:00")] if text.endswith(" 00:00:00") else text

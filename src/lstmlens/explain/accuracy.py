@@ -27,13 +27,21 @@ class AccuracyTable:
     season: int
     n_series: int
     rows: dict[str, dict[str, float]]
+    in_sample: bool | None = None
 
     def description(self) -> str:
-        """One sentence saying what was scored."""
-        return (f"The last {self.horizon} values of each of the {self.n_series} series were "
-                f"held out and forecast from the values before them; scores are averaged "
-                f"over series (MASE scaled by the in-sample seasonal difference, season "
-                f"{self.season}; OWA relative to Naive2). Lower is better.")
+        """What was scored, and whether the model had seen the tail when it was fitted."""
+        text = (f"The last {self.horizon} values of each of the {self.n_series} series were "
+                f"held out and forecast from the values before them, without refitting; "
+                f"scores are averaged over series (MASE scaled by the in-sample seasonal "
+                f"difference, season {self.season}; OWA relative to Naive2). Lower is better.")
+        if self.in_sample:
+            text += (" Caution: the model was fitted on data that includes this tail, so its "
+                     "scores are optimistic; for an honest test fit it without the tail or "
+                     "use 'lstmlens backtest'.")
+        elif self.in_sample is False:
+            text += " The model was fitted before this tail: the scores are out of sample."
+        return text
 
     def to_text(self) -> str:
         """The table as aligned text."""
@@ -53,11 +61,11 @@ def tail_backtest(
     ----------
     forecaster : LSTMForecaster
         A fitted forecaster; it forecasts each series from the values before the tail with
-        ``predict(h=h, df=history)``.
+        ``predict(h=h, data=history)`` (no refit).
     data : DataFrame, path or Panel
         The series, read with the forecaster's column names.
     h : int, optional
-        Held-out length (default: the forecaster's horizon).
+        Held-out length (default: the forecaster's fitted horizon).
     season : int, optional
         Seasonal period (default: the forecaster's, else from the data's frequency).
 
@@ -66,7 +74,7 @@ def tail_backtest(
     AccuracyTable
     """
     panel = _as_panel(forecaster, data)
-    h = int(h or getattr(forecaster, "horizon", 0) or 0)
+    h = int(h or getattr(forecaster, "horizon_", 0) or getattr(forecaster, "horizon", 0) or 0)
     if h < 1:
         raise ValueError("h must be given (the forecaster has no horizon): pass h >= 1.")
     season = int(season or getattr(forecaster, "season_", 0) or _default_season(panel.freq))
@@ -89,7 +97,8 @@ def tail_backtest(
         except ValueError:  # Naive2 is perfect on this tail: OWA is undefined
             row["OWA"] = float("nan")
         rows[name] = row
-    return AccuracyTable(horizon=h, season=season, n_series=len(panel), rows=rows)
+    return AccuracyTable(horizon=h, season=season, n_series=len(panel), rows=rows,
+                         in_sample=_seen_in_fit(forecaster, holdout))
 
 
 def _as_panel(forecaster: Any, data: Any) -> Any:
@@ -97,7 +106,8 @@ def _as_panel(forecaster: Any, data: Any) -> Any:
 
     if isinstance(data, Panel):
         return data
-    options = {name: getattr(forecaster, name) for name in ("id_col", "time_col", "target_col")
+    options = {name: getattr(forecaster, name)
+               for name in ("id_col", "time_col", "target_col", "freq", "missing")
                if isinstance(getattr(forecaster, name, None), str)}
     return load_panel(data, **options)
 
@@ -109,13 +119,9 @@ def _default_season(freq: str | None) -> int:
 
 
 def _lstm_forecasts(forecaster: Any, history: Any, h: int) -> FloatArray:
-    """The forecaster's forecasts from ``history`` (a Panel), as an (n_series, h) array."""
+    """The forecaster's forecasts from the end of ``history`` (a Panel), (n_series, h)."""
+    predicted = forecaster.predict(h=h, data=history)
     id_col = getattr(forecaster, "id_col", "unique_id")
-    frame = history.to_frame(id_col=id_col, time_col=getattr(forecaster, "time_col", "ds"),
-                             target_col=getattr(forecaster, "target_col", "y"))
-    predicted = forecaster.predict(h=h, df=frame)
-    if isinstance(predicted, np.ndarray):
-        return np.asarray(predicted, dtype=np.float64).reshape(len(history), h)
     groups = {str(key): group for key, group in predicted.groupby(id_col, sort=False)}
     rows = []
     for series_id in history.ids:
@@ -123,3 +129,23 @@ def _lstm_forecasts(forecaster: Any, history: Any, h: int) -> FloatArray:
             raise ValueError(f"the forecaster returned no forecast for series {series_id!r}.")
         rows.append(np.asarray(groups[str(series_id)][MODEL_COLUMN], dtype=np.float64)[:h])
     return np.stack(rows)
+
+
+def _seen_in_fit(forecaster: Any, holdout: Any) -> bool | None:
+    """True if the forecaster was fitted on data that reaches into the held-out tail, False
+    if not, None if it cannot tell (no dates kept)."""
+    context = getattr(forecaster, "context_", None)
+    ids = list(getattr(forecaster, "ids_", ()))
+    times = getattr(context, "times", None)
+    if times is None or not ids:
+        return None
+    seen = None
+    for series_id, stamps in zip(holdout.ids, holdout.timestamps, strict=True):
+        if series_id in ids and len(stamps):
+            last_fitted = times[ids.index(series_id)][-1]
+            try:
+                inside = bool(stamps[0] <= last_fitted)
+            except TypeError:  # dates against integer positions
+                return None
+            seen = bool(seen) or inside
+    return seen

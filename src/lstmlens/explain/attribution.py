@@ -81,6 +81,11 @@ class Attribution:
                      f"({signed(float(per_step[busiest]))})")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.to_text())}</pre>"
+
     def to_dict(self) -> dict[str, Any]:
         """Plain Python values (arrays as nested lists)."""
         data = asdict(self)
@@ -211,7 +216,8 @@ class HeadReading:
             parts += [f"unit {u} {signed(float(row[u]))}" for u in order]
             if hidden > len(order):
                 rest = float(self.output[o] - self.bias[o] - row[order].sum())
-                parts.append(f"{hidden - len(order)} other units {signed(rest)}")
+                others = hidden - len(order)
+                parts.append(f"{others} other unit{'s' if others > 1 else ''} {signed(rest)}")
             lines.append(f"output {o} = " + " ".join(parts) + f" = {fixed(float(self.output[o]))}")
         if outputs > max_outputs:
             lines.append(f"... and {outputs - max_outputs} more outputs")

@@ -12,8 +12,11 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import Any, Protocol
 
+import numpy as np
+
 from lstmlens.cell import FloatArray
 from lstmlens.explain._checks import check_choice
+from lstmlens.explain._numbers import label
 from lstmlens.explain.attribution import Attribution, trace_attributions
 from lstmlens.explain.narration import StepNarration
 from lstmlens.explain.summary import MemorySummary, summarize_trace
@@ -76,18 +79,20 @@ def narrate_forecast(
     horizon = len(forecast_trace.forecast)
     check_choice("output", output, int(trace.output.shape[1]), "the forecast horizon")
     original = float(forecast_trace.forecast[output]) if output < horizon else None
+    base = np.asarray(getattr(forecast_trace, "base", np.zeros(0)), dtype=np.float64)
     return narrate_trace(
         trace, layer=layer, time=time, unit=unit, output=output, parameters=parameters,
         feature_names=list(forecast_trace.feature_names),
-        step_labels=[str(label) for label in forecast_trace.step_labels], top_k=top_k,
+        step_labels=[label(step) for step in forecast_trace.step_labels], top_k=top_k,
         prediction_original_units=original,
+        prediction_base=float(base[output]) if base.size == trace.output.shape[1] else None,
     )
 
 
 def forecast_summary(forecast_trace: ForecastTraceLike, *, layer: int = -1) -> MemorySummary:
     """:func:`~lstmlens.explain.summary.summarize_trace` with the forecast's step labels."""
     return summarize_trace(forecast_trace.network_trace, layer=layer,
-                           step_labels=[str(label) for label in forecast_trace.step_labels])
+                           step_labels=[label(step) for step in forecast_trace.step_labels])
 
 
 def forecast_attributions(
@@ -98,7 +103,7 @@ def forecast_attributions(
     return trace_attributions(
         network, forecast_trace.network_trace, output=output,
         feature_names=list(forecast_trace.feature_names),
-        step_labels=[str(label) for label in forecast_trace.step_labels],
+        step_labels=[label(step) for step in forecast_trace.step_labels],
     )
 
 
@@ -121,6 +126,10 @@ def forecast_trace(forecaster: Any, series_id: Any = None) -> ForecastTraceLike:
     """``forecaster.trace(series_id)``, with an unknown series or an unfitted forecaster
     reported as a ValueError that says what to do."""
     fitted_network(forecaster)
+    known = getattr(forecaster, "ids_", None)
+    if series_id is not None and known is not None and str(series_id) not in known:
+        raise ValueError(f"unknown series {series_id!r}: the model knows "
+                         f"{_known_ids(forecaster)}; pick one of them.")
     try:
         return forecaster.trace(series_id)  # type: ignore[no-any-return]
     except KeyError as error:

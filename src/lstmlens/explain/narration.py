@@ -89,7 +89,11 @@ class ShortTermUpdate:
 
 @dataclass(frozen=True)
 class DenseStep:
-    """The Dense layer's prediction: sum over units of weight x h, plus the bias."""
+    """The Dense layer's prediction: sum over units of weight x h, plus the bias.
+
+    ``base`` is the forecast the network corrects (scaled units), when it predicts a
+    correction; ``value_original_units`` the resulting forecast in the data's units.
+    """
 
     output: int
     terms: tuple[Term, ...]
@@ -97,6 +101,7 @@ class DenseStep:
     value: float
     meaning: str
     value_original_units: float | None = None
+    base: float | None = None
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmlens.explain._numbers import fixed
+from lstmlens.explain._numbers import fixed, label
 from lstmlens.explain.accuracy import AccuracyTable, tail_backtest
 from lstmlens.explain.attribution import Attribution, read_head
 from lstmlens.explain.forecast import (
@@ -41,7 +41,8 @@ h1 { font-size: 1.6rem; } h2 { border-bottom: 1px solid #ddd; padding-bottom: .2
 table { border-collapse: collapse; margin: .5rem 0 1rem; }
 th, td { border: 1px solid #ddd; padding: .25rem .6rem; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-pre { background: #f6f6f6; padding: .6rem; overflow-x: auto; }
+pre { background: #f6f6f6; padding: .6rem; white-space: pre-wrap; }
+td:first-child { white-space: nowrap; }
 img { max-width: 100%; height: auto; display: block; margin: .5rem 0; }
 .note { color: #8a4b00; } .muted { color: #666; } nav a { margin-right: 1rem; }
 """
@@ -177,7 +178,7 @@ def _forecast_section(trace: ForecastTraceLike) -> str:
 def _forecast_table(trace: ForecastTraceLike, limit: int = 48) -> str:
     index = list(trace.forecast_index)
     values = np.asarray(trace.forecast, dtype=np.float64).reshape(-1)
-    rows = [(str(index[k]) if k < len(index) else f"+{k + 1}", fixed(float(values[k]), 3))
+    rows = [(label(index[k]) if k < len(index) else f"+{k + 1}", fixed(float(values[k]), 3))
             for k in range(min(limit, len(values)))]
     table = _table(("time", "forecast"), rows)
     more = len(values) - len(rows)

@@ -160,6 +160,11 @@ class MemorySummary:
     def __str__(self) -> str:
         return self.to_text()
 
+    def _repr_html_(self) -> str:
+        import html
+
+        return f"<pre>{html.escape(self.to_text())}</pre>"
+
 
 def summarize_layer(
     layer: LayerTrace,

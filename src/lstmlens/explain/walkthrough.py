@@ -61,6 +61,7 @@ def narrate_step(
     time: int | None = None,
     step_label: str | None = None,
     prediction_original_units: float | None = None,
+    prediction_base: float | None = None,
 ) -> StepNarration:
     """Narrate one unit of one recorded step, the way the seed walks through its example.
 
@@ -90,7 +91,9 @@ def narrate_step(
     title, layer, time, step_label
         Labels for the heading.
     prediction_original_units : float, optional
-        The same prediction in the data's units (``ForecastTrace.forecast``), to print both.
+        The forecast in the data's units (``ForecastTrace.forecast``), to print both.
+    prediction_base : float, optional
+        The base forecast (scaled units) the prediction corrects, if any.
 
     Returns
     -------
@@ -146,7 +149,7 @@ def narrate_step(
     dense = None
     if head_weight is not None and head_bias is not None:
         dense = _dense(step.short_term_memory[row], head_weight, head_bias, output, unit,
-                       top_k, prediction, prediction_original_units)
+                       top_k, prediction, prediction_original_units, prediction_base)
     where = [f"unit {unit}"]
     if layer is not None:
         where.insert(0, f"layer {layer}")
@@ -181,6 +184,7 @@ def _dense(
     top_k: int,
     prediction: float | None,
     original: float | None,
+    base: float | None,
 ) -> DenseStep:
     weight = np.asarray(head_weight)
     hidden = int(short_term_memory.shape[0])
@@ -194,10 +198,13 @@ def _dense(
                    top_k, first=unit)
     value = float(prediction) if prediction is not None else total + bias
     meaning = f"the Dense layer predicts {fixed(value)}"
+    if base is not None:
+        meaning = (f"the Dense layer outputs a correction of {fixed(value)} to the base "
+                   f"forecast {fixed(base)} (both in scaled units)")
     if original is not None:
-        meaning += f" ({fixed(original)} in the data's units)"
+        meaning += f"; the forecast in the data's units is {fixed(original)}"
     return DenseStep(output=output, terms=(*terms, Term("bias", "bias", bias)), bias=bias,
-                     value=value, meaning=meaning, value_original_units=original)
+                     value=value, meaning=meaning, value_original_units=original, base=base)
 
 
 def _terms(
@@ -212,6 +219,7 @@ def _terms(
     """Split the trace's ``total`` into named terms (largest |w x| first) plus the rest."""
     count = int(values.shape[0])
     plural = "inputs" if source == "input" else "short-term memories"
+    singular = "input" if source == "input" else "short-term memory"
     if weights is None:
         label = f"weighted {plural}" if count > 1 else f"weighted {names[0]}"
         return (Term(label=label, source=source, product=total, count=count),)
@@ -226,7 +234,9 @@ def _terms(
                   value=float(values[j]), weight=float(weights[j])) for j in shown]
     if count > len(shown):
         rest = total - float(sum(products[j] for j in shown))
-        terms.append(Term(label=f"{count - len(shown)} other {plural}", source=source,
+        rest_count = count - len(shown)
+        terms.append(Term(label=f"{rest_count} other {plural if rest_count > 1 else singular}",
+                          source=source,
                           product=rest, count=count - len(shown)))
     return tuple(terms)
 
@@ -247,7 +257,9 @@ def _memory_names(count: int) -> list[str]:
     return ["short-term memory h"] if count == 1 else [f"h[{j}]" for j in range(count)]
 
 
-def layer_weights(parameters: Mapping[str, FloatArray], layer: int) -> tuple[FloatArray, FloatArray]:
+def layer_weights(
+    parameters: Mapping[str, FloatArray], layer: int
+) -> tuple[FloatArray, FloatArray]:
     """Return ``(weight_ih, weight_hh)`` of ``layer`` from PyTorch-layout parameters."""
     return parameters[f"weight_ih_l{layer}"], parameters[f"weight_hh_l{layer}"]
 
@@ -265,6 +277,7 @@ def narrate_trace(
     step_labels: Sequence[str] | None = None,
     top_k: int = 3,
     prediction_original_units: float | None = None,
+    prediction_base: float | None = None,
 ) -> StepNarration:
     """Narrate one unit of one step of a :class:`~lstmlens.trace.NetworkTrace`.
 
@@ -288,8 +301,8 @@ def narrate_trace(
         Names of the inputs of layer 0 and of the time steps.
     top_k : int
         How many terms of a sum to name before grouping the rest.
-    prediction_original_units : float, optional
-        The prediction in the data's units, to print beside the network's output.
+    prediction_original_units, prediction_base : float, optional
+        The forecast in the data's units and the base forecast the output corrects.
 
     Raises
     ------
@@ -323,5 +336,6 @@ def narrate_trace(
         prediction=float(trace.output[row, output]) if last else None, output=output,
         feature_names=names, top_k=top_k, layer=layer, time=time, step_label=label,
         prediction_original_units=prediction_original_units if last else None,
+        prediction_base=prediction_base if last else None,
     )
 

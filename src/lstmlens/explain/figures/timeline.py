@@ -9,20 +9,21 @@ step t is drawn at the last observation it saw, so the memories line up with the
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from lstmlens.explain._checks import check_choice, resolve_index
+from lstmlens.explain._numbers import label
 from lstmlens.explain.figures._base import COLOURS, new_figure
+from lstmlens.explain.forecast import ForecastTraceLike
 from lstmlens.explain.summary import most_active_unit
 from lstmlens.trace import NetworkTrace
 
 
 def memory_timeline(
-    source: Any,
+    source: NetworkTrace | ForecastTraceLike,
     *,
     series: Sequence[float] | np.ndarray | None = None,
     units: Sequence[int] | None = None,
@@ -94,7 +95,7 @@ def memory_timeline(
 
 
 def _unpack(
-    source: Any, series: Sequence[float] | np.ndarray | None, row: int
+    source: NetworkTrace | ForecastTraceLike, series: Sequence[float] | np.ndarray | None, row: int
 ) -> tuple[NetworkTrace, np.ndarray, np.ndarray, list[str]]:
     """Return the trace, the history, the forecast and x tick labels from either source."""
     if isinstance(source, NetworkTrace):
@@ -106,7 +107,7 @@ def _unpack(
     trace = source.network_trace
     history = np.asarray(source.history, dtype=np.float64).reshape(-1)
     forecast = np.asarray(source.forecast, dtype=np.float64).reshape(-1)
-    labels = [str(x) for x in list(source.history_index) + list(source.forecast_index)]
+    labels = [label(x) for x in list(source.history_index) + list(source.forecast_index)]
     return trace, history, forecast, labels
 
 
@@ -132,7 +133,7 @@ def _series_panel(ax: Axes, history: np.ndarray, forecast: np.ndarray, labels: l
     ax.set_ylabel("series", fontsize=9)
     ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=8)
     total = n + len(forecast)
-    ticks = np.unique(np.linspace(0, total - 1, num=min(total, 8)).round().astype(int))
+    ticks = np.unique(np.linspace(0, total - 1, num=min(total, 6)).round().astype(int))
     ax.set_xticks(ticks)
     ax.set_xticklabels([labels[t] if t < len(labels) else str(t) for t in ticks], fontsize=8)
     ax.set_xlim(-0.5, total - 0.5)
