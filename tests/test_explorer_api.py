@@ -187,7 +187,7 @@ def test_whatif_input_edit_matches_a_direct_engine_run(client: TestClient, model
     expected = _engine_forecast(forecaster, inputs, forecaster.network_)
     assert body["forecast"]["mean"] == pytest.approx(expected.tolist(), rel=1e-12)
     assert body["forecast"]["mean"] != pytest.approx(body["baseline"]["mean"])
-    assert body["baseline"]["mean"] == pytest.approx(np.asarray(trace.forecast).tolist())
+    assert body["baseline"]["mean"] == pytest.approx(np.asarray(trace.forecast).tolist(), rel=1e-6)
     assert body["step"]["inputs"][0]["value"] == 2.5
     for name, value in forecaster.network_.parameters.items():  # the fitted model is untouched
         assert np.array_equal(value, before[name])
@@ -334,6 +334,32 @@ def test_oversized_upload_is_refused_before_it_is_read(client: TestClient) -> No
     assert_still_answers(client)
 
 
+def test_a_second_upload_waits_for_the_first(model: Any) -> None:
+    forecaster, panel = model
+    app = create_app(forecaster, panel)
+    with TestClient(app) as busy:
+        app.state.explorer.fitting.acquire()  # as if another upload were being fitted
+        try:
+            response = busy.post("/api/upload", content=_csv(),
+                                 headers={"content-type": "text/csv"})
+        finally:
+            app.state.explorer.fitting.release()
+        assert response.status_code == 409 and "still being fitted" in response.json()["detail"]
+        assert_still_answers(busy)
+
+
+def test_series_ids_with_slashes_and_unicode_work(model: Any) -> None:
+    forecaster, panel = model
+    with TestClient(create_app(forecaster, panel)) as fresh:
+        response = fresh.post("/api/upload", content=_csv("shop/α 1"),
+                              headers={"content-type": "text/csv", "x-filename": "a.csv"})
+        assert response.status_code == 200, response.text
+        assert response.json()["series_ids"] == ["shop/α 1"]
+        assert fresh.get("/api/series/shop%2F%CE%B1%201").json()["series_id"] == "shop/α 1"
+        step = fresh.get("/api/step/shop%2F%CE%B1%201", params={"step": 0})
+        assert step.status_code == 200 and step.json()["series_id"] == "shop/α 1"
+
+
 def test_upload_fits_a_model_and_explores_it(model: Any) -> None:
     forecaster, panel = model
     with TestClient(create_app(forecaster, panel)) as fresh:
@@ -370,3 +396,22 @@ def test_foreign_host_names_are_refused_on_loopback(model: Any) -> None:
         response = local.get("/api/model", headers={"host": "rebind.example:8765"})
         assert response.status_code == 421
         assert "localhost" in response.json()["detail"]
+
+
+def test_whatif_on_a_recursive_model_recomputes_the_next_value() -> None:
+    from _explorer_model import TINY, air_panel
+    from lstmlens.forecaster import LSTMForecaster
+
+    settings = {**TINY, "num_layers": 1, "strategy": "recursive", "max_steps": 5}
+    forecaster = LSTMForecaster(**settings).fit(air_panel())
+    with TestClient(create_app(forecaster)) as recursive:
+        body = recursive.post(
+            "/api/whatif",
+            json={"series_id": SERIES, "edits": [{"kind": "weight", "name": "head.bias",
+                                                  "row": 0, "value": 0.5}]},
+        ).json()
+        assert body["complete"] is False
+        assert len(body["forecast"]["mean"]) == 1 == len(body["forecast"]["ds"])
+        series = recursive.get(f"/api/series/{SERIES}").json()
+        assert len(series["forecast"]["mean"]) == TINY["horizon"]
+        assert series["fitted"]["y"]  # the forecaster still has its training data

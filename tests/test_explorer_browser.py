@@ -22,7 +22,6 @@ pytest.importorskip("uvicorn")
 sync_api = pytest.importorskip("playwright.sync_api")
 
 from _explorer_model import tiny_model  # noqa: E402
-
 from lstmlens.cell import GATE_ORDER  # noqa: E402
 from lstmlens.explorer import create_app, start_in_thread  # noqa: E402
 
@@ -120,13 +119,20 @@ def _check_step(page: Any, network_trace: Any, layer: int, unit: int, step: int)
 
 
 def _save(page: Any, tmp_path: Path, name: str) -> Path:
+    """Screenshot the whole page to ``tmp_path``, and to the artifacts folder if asked.
+
+    ``LSTMLENS_ARTIFACTS=1`` copies it to ``test-artifacts/`` at the repository root; any
+    other value names the folder.
+    """
     shot = tmp_path / name
     page.evaluate("window.scrollTo(0, 0)")
     page.screenshot(path=str(shot), full_page=True)
-    folder = os.environ.get("LSTMLENS_ARTIFACTS")
-    if folder:
-        Path(folder).mkdir(parents=True, exist_ok=True)
-        shutil.copy(shot, Path(folder) / name)
+    wanted = os.environ.get("LSTMLENS_ARTIFACTS", "").strip()
+    if wanted:
+        root = Path(__file__).resolve().parent.parent
+        folder = root / "test-artifacts" if wanted.lower() in ("1", "true", "yes") else Path(wanted)
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, folder / name)
     return shot
 
 

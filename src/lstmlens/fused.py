@@ -28,11 +28,18 @@ Why the loops look the way they do:
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit, prange, types
 from numba.extending import overload
 
-_JIT = {"cache": True, "nogil": True, "error_model": "numpy", "fastmath": {"contract"}}
+
+def _compiled(parallel: bool = False) -> Any:
+    """The Numba options of every kernel (cached on disk, GIL released, FMA allowed)."""
+    return njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"},
+                parallel=parallel)
+
 
 # Eigen's rational approximation of tanh for float32 (odd numerator / even denominator).
 _F32 = np.float32
@@ -43,6 +50,7 @@ _A11, _A13 = _F32(2.00018790482477e-13), _F32(-2.76076847742355e-16)
 _B0, _B2 = _F32(4.89352518554385e-03), _F32(2.26843463243900e-03)
 _B4, _B6 = _F32(1.18534705686654e-04), _F32(1.19825839466702e-06)
 _HALF32 = _F32(0.5)
+_ONE32 = _F32(1.0)
 
 
 def squash(x: float) -> float:
@@ -77,6 +85,18 @@ def _sigmoid_f32(x):  # type: ignore[no-untyped-def]
     return _HALF32 + _HALF32 * _tanh_f32(_HALF32 * x)
 
 
+def one_like(x: float) -> float:
+    """1 in the type of ``x`` (so float32 arithmetic is not promoted to float64)."""
+    return 1.0
+
+
+@overload(one_like)
+def _one_like_overload(x):  # type: ignore[no-untyped-def]
+    if x == types.float32:
+        return lambda x: _ONE32
+    return lambda x: 1.0
+
+
 @overload(squash, jit_options={"error_model": "numpy"})
 def _squash_overload(x):  # type: ignore[no-untyped-def]
     if x == types.float32:
@@ -94,54 +114,71 @@ def _percent_overload(x):  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------------------- forward
 @njit(inline="always")
-def _gate_update(proj, mem, bias, prev_c, gates, new_c, new_h):  # type: ignore[no-untyped-def]
-    """Gates and new memories for one row and step, from the two weighted parts.
+def _activate(gates, prev_c, new_c, new_h):  # type: ignore[no-untyped-def]
+    """Gates and new memories for one row and step.
 
-    proj, mem : (4H,) ``W_ih x_t`` and ``W_hh h_{t-1}``; bias : (4H,); prev_c : (H,) c_{t-1};
-    writes gates (4H,) = i, f, g, o and new_c, new_h (H,) = c_t, h_t.
+    gates : (4H,) holds the weighted sums z_t on entry and i, f, g, o on exit;
+    prev_c : (H,) c_{t-1}; writes new_c, new_h (H,) = c_t, h_t (new_c may be prev_c).
     """
     hidden = new_c.shape[0]
+    one = one_like(gates[0])
+    half = one / (one + one)
+    # One loop over all 4H sums so it vectorises even for tiny H: sigmoid(z) is written
+    # 0.5 * (1 + tanh(0.5 z)), exactly as cell.sigmoid, and only the g block skips the halves.
+    for j in range(4 * hidden):
+        candidate = (j >= 2 * hidden) and (j < 3 * hidden)
+        squashed = squash(gates[j] if candidate else half * gates[j])
+        gates[j] = squashed if candidate else half * (one + squashed)
     for j in range(hidden):
-        input_gate = percent(proj[j] + mem[j] + bias[j])
-        forget_gate = percent(proj[hidden + j] + mem[hidden + j] + bias[hidden + j])
-        candidate = squash(proj[2 * hidden + j] + mem[2 * hidden + j] + bias[2 * hidden + j])
-        output_gate = percent(proj[3 * hidden + j] + mem[3 * hidden + j] + bias[3 * hidden + j])
-        long_term = forget_gate * prev_c[j] + input_gate * candidate
-        gates[j] = input_gate
-        gates[hidden + j] = forget_gate
-        gates[2 * hidden + j] = candidate
-        gates[3 * hidden + j] = output_gate
-        new_c[j] = long_term
-        new_h[j] = output_gate * squash(long_term)
+        long_term = gates[hidden + j] * prev_c[j] + gates[j] * gates[2 * hidden + j]
+        new_c[j] = long_term  # c_t = f_t * c_{t-1} + i_t * g_t
+        new_h[j] = gates[3 * hidden + j] * squash(long_term)  # h_t = o_t * tanh(c_t)
 
 
 @njit(inline="always")
-def _recurrent_product(prev_h, weight_hh_t, out):  # type: ignore[no-untyped-def]
-    """out (4H,) = W_hh h_{t-1}, as rows of W_hh.T (H, 4H) scaled by h_{t-1} (H,)."""
-    out[:] = 0
-    for k in range(prev_h.shape[0]):
-        hk = prev_h[k]
-        row = weight_hh_t[k]
+def _accumulate(vector, weight_t, out):  # type: ignore[no-untyped-def]
+    """out (4H,) += W v, as rows of W.T (n, 4H) scaled by v (n,): no reduction, vectorises."""
+    for k in range(vector.shape[0]):
+        vk = vector[k]
+        row = weight_t[k]
         for j in range(out.shape[0]):
-            out[j] += hk * row[j]
+            out[j] += vk * row[j]
 
 
 @njit(inline="always")
-def _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term, short_term,  # type: ignore[no-untyped-def]
-                 memory_part, mem):
-    """The whole time loop for batch row ``b`` (mem: (4H,) scratch)."""
-    record = memory_part.shape[0] > 0
-    for t in range(projected.shape[1]):
-        prev_h = h0[b] if t == 0 else short_term[b, t - 1]
-        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-        _recurrent_product(prev_h, weight_hh_t, mem)
-        if record:
-            memory_part[b, t] = mem
-        _gate_update(projected[b, t], mem, bias, prev_c, gates[b, t],
-                     long_term[b, t], short_term[b, t])
+def _forward_rows(first, last, projected, weight_hh_t, bias, h0, c0, gates, long_term,  # type: ignore[no-untyped-def]
+                  short_term, memory_part):
+    """Rows ``first`` .. ``last - 1`` over all steps.
+
+    Time is the outer loop so the rows of one step, being independent, overlap in the CPU.
+    z_t is built in the gates row and then activated in place. The step body is written
+    out in the loop rather than in a helper: Numba's inlining of a per-step helper taking
+    (b, t) doubled the run time at small H.
+    """
+    if memory_part.shape[0] > 0:  # trace on: keep W_hh h_{t-1} apart in memory_part
+        for t in range(projected.shape[1]):
+            for b in range(first, last):
+                prev_h = h0[b] if t == 0 else short_term[b, t - 1]
+                proj, mem, z = projected[b, t], memory_part[b, t], gates[b, t]
+                mem[:] = 0
+                _accumulate(prev_h, weight_hh_t, mem)
+                for j in range(z.shape[0]):
+                    z[j] = proj[j] + mem[j] + bias[j]
+                _activate(z, c0[b] if t == 0 else long_term[b, t - 1], long_term[b, t],
+                          short_term[b, t])
+    else:
+        for t in range(projected.shape[1]):
+            for b in range(first, last):
+                prev_h = h0[b] if t == 0 else short_term[b, t - 1]
+                proj, z = projected[b, t], gates[b, t]
+                for j in range(z.shape[0]):
+                    z[j] = proj[j] + bias[j]
+                _accumulate(prev_h, weight_hh_t, z)
+                _activate(z, c0[b] if t == 0 else long_term[b, t - 1], long_term[b, t],
+                          short_term[b, t])
 
 
-@njit(**_JIT)
+@_compiled()
 def forward_sequence(  # type: ignore[no-untyped-def]
     projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part
 ):
@@ -152,39 +189,44 @@ def forward_sequence(  # type: ignore[no-untyped-def]
     (B, T, H), and memory_part (B, T, 4H) unless it is empty (trace off).
     """
     weight_hh_t = np.ascontiguousarray(weight_hh.T)  # (H, 4H): rows are contiguous
-    mem = np.empty(projected.shape[2], dtype=projected.dtype)  # W_hh h_{t-1} for one row
-    for b in range(projected.shape[0]):
-        _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term, short_term,
-                     memory_part, mem)
+    _forward_rows(0, projected.shape[0], projected, weight_hh_t, bias, h0, c0, gates,
+                  long_term, short_term, memory_part)
 
 
-@njit(parallel=True, **_JIT)
+@_compiled(parallel=True)
 def forward_sequence_parallel(  # type: ignore[no-untyped-def]
     projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part, chunks
 ):
     """:func:`forward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
-    batch, _, four_hidden = projected.shape
+    batch = projected.shape[0]
     weight_hh_t = np.ascontiguousarray(weight_hh.T)
     per_chunk = (batch + chunks - 1) // chunks
     for chunk in prange(chunks):
-        mem = np.empty(four_hidden, dtype=projected.dtype)
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            _forward_row(b, projected, weight_hh_t, bias, h0, c0, gates, long_term,
-                         short_term, memory_part, mem)
+        _forward_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), projected,
+                      weight_hh_t, bias, h0, c0, gates, long_term, short_term, memory_part)
 
 
-@njit(**_JIT)
+@njit(inline="always")
+def _pointwise_rows(first, last, t, projected, recurrent, bias, c0, gates, long_term,  # type: ignore[no-untyped-def]
+                    short_term):
+    """Step ``t`` of rows ``first`` .. ``last - 1`` given recurrent (B, 4H) = h_{t-1} @ W_hh.T."""
+    for b in range(first, last):
+        proj, rec, z = projected[b, t], recurrent[b], gates[b, t]
+        for j in range(z.shape[0]):
+            z[j] = proj[j] + rec[j] + bias[j]
+        _activate(z, c0[b] if t == 0 else long_term[b, t - 1], long_term[b, t], short_term[b, t])
+
+
+@_compiled()
 def forward_pointwise(  # type: ignore[no-untyped-def]
     t, projected, recurrent, bias, c0, gates, long_term, short_term
 ):
     """One step ``t`` for every row, given ``recurrent`` (B, 4H) = h_{t-1} @ W_hh.T from BLAS."""
-    for b in range(projected.shape[0]):
-        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-        _gate_update(projected[b, t], recurrent[b], bias, prev_c, gates[b, t],
-                     long_term[b, t], short_term[b, t])
+    _pointwise_rows(0, projected.shape[0], t, projected, recurrent, bias, c0, gates, long_term,
+                    short_term)
 
 
-@njit(parallel=True, **_JIT)
+@_compiled(parallel=True)
 def forward_pointwise_parallel(  # type: ignore[no-untyped-def]
     t, projected, recurrent, bias, c0, gates, long_term, short_term, chunks
 ):
@@ -192,10 +234,8 @@ def forward_pointwise_parallel(  # type: ignore[no-untyped-def]
     batch = projected.shape[0]
     per_chunk = (batch + chunks - 1) // chunks
     for chunk in prange(chunks):
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-            _gate_update(projected[b, t], recurrent[b], bias, prev_c, gates[b, t],
-                         long_term[b, t], short_term[b, t])
+        _pointwise_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), t, projected,
+                        recurrent, bias, c0, gates, long_term, short_term)
 
 
 # ---------------------------------------------------------------------------- backward
@@ -227,71 +267,70 @@ def _gate_gradients(  # type: ignore[no-untyped-def]
 
 
 @njit(inline="always")
-def _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,  # type: ignore[no-untyped-def]
-                  grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c):
-    """Backpropagation through the whole time loop of batch row ``b``.
+def _backward_rows(first, last, gates, long_term, c0, weight_hh, grad_short_term,  # type: ignore[no-untyped-def]
+                   grad_gates, recurrent, grad_c, one):
+    """Backward through all steps of rows ``first`` .. ``last - 1`` (time outer, as forward).
 
-    grad_h, recurrent, grad_c : (H,) scratch for the total dL/dh_t, dz_{t+1} @ W_hh and
-    dL/dc_t.
+    recurrent (B, H): dz_{t+1} @ W_hh, zero on entry and dz_1 @ W_hh = dL/dh_0 on exit;
+    grad_c (B, H): dL/dc_T on entry, dL/dc_0 on exit.
     """
-    steps, hidden = long_term.shape[1], long_term.shape[2]
-    recurrent[:] = 0
-    grad_c[:] = grad_final_c[b]
-    for t in range(steps - 1, -1, -1):
-        for j in range(hidden):
-            grad_h[j] = recurrent[j] + grad_short_term[b, t, j]
-        prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-        dz = grad_gates[b, t]
-        _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c, dz, one)
-        # dL/dh_{t-1} = dz_t @ W_hh: rows of W_hh (4H, H) scaled by dz_t.
-        recurrent[:] = 0
-        for r in range(dz.shape[0]):
-            dzr = dz[r]
-            row = weight_hh[r]
-            for k in range(hidden):
-                recurrent[k] += dzr * row[k]
-    grad_h0[b] = recurrent
-    grad_c0[b] = grad_c
+    hidden = long_term.shape[2]
+    grad_h = np.empty(hidden, dtype=long_term.dtype)  # total dL/dh_t of one row
+    for t in range(long_term.shape[1] - 1, -1, -1):
+        for b in range(first, last):
+            rec = recurrent[b]
+            for j in range(hidden):
+                grad_h[j] = rec[j] + grad_short_term[b, t, j]
+            dz = grad_gates[b, t]
+            _gate_gradients(gates[b, t], long_term[b, t], c0[b] if t == 0 else long_term[b, t - 1],
+                            grad_h, grad_c[b], dz, one)
+            # dL/dh_{t-1} = dz_t @ W_hh: rows of W_hh (4H, H) scaled by dz_t.
+            rec[:] = 0
+            _accumulate(dz, weight_hh, rec)
 
 
-@njit(**_JIT)
+@_compiled()
 def backward_sequence(  # type: ignore[no-untyped-def]
-    gates, long_term, c0, weight_hh, grad_short_term, grad_final_c, grad_gates, grad_h0,
-    grad_c0, one
+    gates, long_term, c0, weight_hh, grad_short_term, grad_gates, grad_h0, grad_c0, one
 ):
     """Backpropagation through time for small H x B, recurrent product included.
 
     gates (B, T, 4H), long_term (B, T, H), c0 (B, H), weight_hh (4H, H),
-    grad_short_term (B, T, H) dL/dh_t from outside the recurrence, grad_final_c (B, H).
-    Writes grad_gates (B, T, 4H) = dL/dz_t and grad_h0, grad_c0 (B, H).
+    grad_short_term (B, T, H) dL/dh_t from outside the recurrence. grad_c0 (B, H) holds
+    dL/dc_T on entry. Writes grad_gates (B, T, 4H) = dL/dz_t and grad_h0, grad_c0 (B, H).
     """
-    hidden = long_term.shape[2]
-    grad_h = np.empty(hidden, dtype=long_term.dtype)
-    recurrent = np.empty(hidden, dtype=long_term.dtype)
-    grad_c = np.empty(hidden, dtype=long_term.dtype)
-    for b in range(long_term.shape[0]):
-        _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,
-                      grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c)
+    grad_h0[:] = 0
+    _backward_rows(0, long_term.shape[0], gates, long_term, c0, weight_hh, grad_short_term,
+                   grad_gates, grad_h0, grad_c0, one)
 
 
-@njit(parallel=True, **_JIT)
+@_compiled(parallel=True)
 def backward_sequence_parallel(  # type: ignore[no-untyped-def]
-    gates, long_term, c0, weight_hh, grad_short_term, grad_final_c, grad_gates, grad_h0,
-    grad_c0, one, chunks
+    gates, long_term, c0, weight_hh, grad_short_term, grad_gates, grad_h0, grad_c0, one,
+    chunks
 ):
     """:func:`backward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
-    batch, _, hidden = long_term.shape
+    batch = long_term.shape[0]
     per_chunk = (batch + chunks - 1) // chunks
+    grad_h0[:] = 0
     for chunk in prange(chunks):
-        grad_h = np.empty(hidden, dtype=long_term.dtype)
-        recurrent = np.empty(hidden, dtype=long_term.dtype)
-        grad_c = np.empty(hidden, dtype=long_term.dtype)
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            _backward_row(b, gates, long_term, c0, weight_hh, grad_short_term, grad_final_c,
-                          grad_gates, grad_h0, grad_c0, one, grad_h, recurrent, grad_c)
+        _backward_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), gates, long_term,
+                       c0, weight_hh, grad_short_term, grad_gates, grad_h0, grad_c0, one)
 
 
-@njit(**_JIT)
+@njit(inline="always")
+def _backward_pointwise_rows(first, last, t, gates, long_term, c0, recurrent,  # type: ignore[no-untyped-def]
+                             grad_short_term, grad_c, grad_gates, one):
+    grad_h = np.empty(long_term.shape[2], dtype=long_term.dtype)
+    for b in range(first, last):
+        rec = recurrent[b]
+        for j in range(grad_h.shape[0]):
+            grad_h[j] = rec[j] + grad_short_term[b, t, j]
+        _gate_gradients(gates[b, t], long_term[b, t], c0[b] if t == 0 else long_term[b, t - 1],
+                        grad_h, grad_c[b], grad_gates[b, t], one)
+
+
+@_compiled()
 def backward_pointwise(  # type: ignore[no-untyped-def]
     t, gates, long_term, c0, recurrent, grad_short_term, grad_c, grad_gates, one
 ):
@@ -299,38 +338,25 @@ def backward_pointwise(  # type: ignore[no-untyped-def]
 
     grad_c (B, H) holds dL/dc_t on entry and dL/dc_{t-1} on exit.
     """
-    grad_h = np.empty(long_term.shape[2], dtype=long_term.dtype)
-    for b in range(long_term.shape[0]):
-        _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term,
-                                grad_c, grad_gates, one, grad_h)
+    _backward_pointwise_rows(0, long_term.shape[0], t, gates, long_term, c0, recurrent,
+                             grad_short_term, grad_c, grad_gates, one)
 
 
-@njit(parallel=True, **_JIT)
+@_compiled(parallel=True)
 def backward_pointwise_parallel(  # type: ignore[no-untyped-def]
     t, gates, long_term, c0, recurrent, grad_short_term, grad_c, grad_gates, one, chunks
 ):
     """:func:`backward_pointwise` with the batch split into ``chunks`` run on Numba's threads."""
-    batch, _, hidden = long_term.shape
+    batch = long_term.shape[0]
     per_chunk = (batch + chunks - 1) // chunks
     for chunk in prange(chunks):
-        grad_h = np.empty(hidden, dtype=long_term.dtype)
-        for b in range(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk)):
-            _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term,
-                                    grad_c, grad_gates, one, grad_h)
-
-
-@njit(inline="always")
-def _backward_pointwise_row(b, t, gates, long_term, c0, recurrent, grad_short_term, grad_c,  # type: ignore[no-untyped-def]
-                            grad_gates, one, grad_h):
-    for j in range(long_term.shape[2]):
-        grad_h[j] = recurrent[b, j] + grad_short_term[b, t, j]
-    prev_c = c0[b] if t == 0 else long_term[b, t - 1]
-    _gate_gradients(gates[b, t], long_term[b, t], prev_c, grad_h, grad_c[b], grad_gates[b, t],
-                    one)
+        _backward_pointwise_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), t,
+                                 gates, long_term, c0, recurrent, grad_short_term, grad_c,
+                                 grad_gates, one)
 
 
 # ---------------------------------------------------------------------------- streaming
-@njit(**_JIT)
+@_compiled()
 def stream_step(x, packed, layout, short_term, long_term, out, scratch):  # type: ignore[no-untyped-def]
     """Advance every layer and the Dense head by one step, updating h and c in place.
 
@@ -338,7 +364,7 @@ def stream_step(x, packed, layout, short_term, long_term, out, scratch):  # type
     :func:`lstmlens.streaming.pack_weights`); layout : (L + 1, 3) int64 offsets, per layer
     [W_ih.T (I_l, 4H), W_hh.T (H, 4H), b_ih + b_hh (4H,)] and for the head
     [weight (O, H), bias (O,), unused]; short_term, long_term : (L, B, H) h and c;
-    out : (B, O) the head's prediction; scratch : (3, 4H).
+    out : (B, O) the head's prediction; scratch : (4H,).
     Returns False, changing nothing, if ``x`` holds NaN or infinity.
     """
     batch, features = x.shape
@@ -348,7 +374,6 @@ def stream_step(x, packed, layout, short_term, long_term, out, scratch):  # type
         for k in range(features):
             if not np.isfinite(x[b, k]):
                 return False
-    proj, mem, gates = scratch[0], scratch[1], scratch[2]
     for b in range(batch):
         for layer in range(layers):
             below = x[b] if layer == 0 else short_term[layer - 1, b]  # just updated
@@ -358,11 +383,12 @@ def stream_step(x, packed, layout, short_term, long_term, out, scratch):  # type
                 (size_in, four_hidden))
             weight_hh_t = packed[start_hh : start_hh + hidden * four_hidden].reshape(
                 (hidden, four_hidden))
-            _recurrent_product(below, weight_ih_t, proj)  # W_ih x_t, same axpy form
-            _recurrent_product(short_term[layer, b], weight_hh_t, mem)  # W_hh h_{t-1}
+            z = scratch  # (4H,) b_ih + b_hh + W_ih x_t + W_hh h_{t-1}
+            z[:] = packed[start_bias : start_bias + four_hidden]
+            _accumulate(below, weight_ih_t, z)
+            _accumulate(short_term[layer, b], weight_hh_t, z)
             # c and h are updated in place: each unit reads c_{t-1}[j] before writing c_t[j].
-            _gate_update(proj, mem, packed[start_bias : start_bias + four_hidden],
-                         long_term[layer, b], gates, long_term[layer, b], short_term[layer, b])
+            _activate(z, long_term[layer, b], long_term[layer, b], short_term[layer, b])
         top = short_term[layers - 1, b]
         start_w, start_b = layout[layers, 0], layout[layers, 1]
         for o in range(out.shape[1]):
@@ -375,7 +401,7 @@ def stream_step(x, packed, layout, short_term, long_term, out, scratch):  # type
 
 
 # ---------------------------------------------------------------------------- optimiser
-@njit(**_JIT)
+@_compiled()
 def adam_update(params, grads, first, second, lr, beta1, beta2, eps, step, max_norm):  # type: ignore[no-untyped-def]
     """Clip (optional) and apply one Adam step to flat buffers, as ``torch.optim.Adam``.
 

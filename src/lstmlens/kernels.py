@@ -40,7 +40,7 @@ PARALLEL_MIN_SEQUENCE_WORK = 1 << 21
 #: Hidden units per step (B x H) from which the per-step pointwise loops use threads.
 PARALLEL_MIN_STEP_UNITS = 1 << 14
 
-_EMPTY_PARTS = {
+_EMPTY_PARTS: dict[np.dtype[np.floating], FloatArray] = {
     np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
     np.dtype(np.float64): np.empty((0, 0, 0), np.float64),
 }
@@ -222,9 +222,8 @@ def layer_backward(
         grad_c0 = grad_c
     else:
         grad_h0 = np.empty((batch, hidden), dtype)
-        grad_c0 = np.empty((batch, hidden), dtype)
-        args = (gates, long_term, c0, w_hh, grad_h_seq, grad_c, grad_gates, grad_h0, grad_c0,
-                one)
+        grad_c0 = grad_c  # dL/dc_T in, dL/dc_0 out
+        args = (gates, long_term, c0, w_hh, grad_h_seq, grad_gates, grad_h0, grad_c0, one)
         if chunks > 1:
             fused.backward_sequence_parallel(*args, chunks)
         else:
@@ -236,7 +235,7 @@ def layer_backward(
     dz = grad_gates.reshape(batch * steps, 4 * hidden)  # (B*T, 4H)
     np.matmul(dz.T, x.reshape(batch * steps, features), out=grad_w_ih)  # (4H, I)
     np.matmul(dz.T, _previous_short_term(record).reshape(batch * steps, hidden), out=grad_w_hh)
-    np.sum(dz, axis=0, out=grad_bias)
+    dz.sum(axis=0, out=grad_bias)
     grad_inputs = np.matmul(dz, _as(weight_ih, dtype)).reshape(batch, steps, features)
     return LayerGradients(
         grad_inputs=grad_inputs,

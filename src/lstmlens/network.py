@@ -11,6 +11,7 @@ The Dense head reads the top layer's last short-term memory h_T and emits ``O`` 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
@@ -111,7 +112,7 @@ def _views(
     offset = 0
     for name, like in shaped:
         shape = like if isinstance(like, tuple) else like.shape
-        size = int(np.prod(shape, dtype=np.int64))
+        size = math.prod(shape)
         views.append((name, flat[offset : offset + size].reshape(shape)))
         offset += size
     return views
@@ -263,7 +264,9 @@ class LSTMNetwork:
         """Return an independent copy (parameters copied)."""
         return LSTMNetwork(self.parameters, backend=self.backend)
 
-    def _layer_parameters(self, layer: int) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    def _layer_parameters(
+        self, layer: int
+    ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
         p = self.parameters
         return (p[f"weight_ih_l{layer}"], p[f"weight_hh_l{layer}"],
                 p[f"bias_ih_l{layer}"], p[f"bias_hh_l{layer}"])
@@ -378,7 +381,7 @@ class LSTMNetwork:
         grads = dict(_views(flat, self._parameters.items()))
         top_last = top.short_term_memory[:, -1]  # h_T of the top layer, (B, H)
         np.matmul(grad_output.T, top_last, out=grads["head.weight"])  # (O, H)
-        np.sum(grad_output, axis=0, out=grads["head.bias"])
+        grad_output.sum(axis=0, out=grads["head.bias"])
         # dL/dh_t arriving at the top layer from outside its recurrence: only h_T feeds the head.
         grad_h_seq = np.zeros((batch, steps, hidden), dtype=self.dtype)
         grad_h_seq[:, -1] = grad_output @ self._parameters["head.weight"]

@@ -49,8 +49,9 @@ def clip_gradients(gradients: Gradients, max_norm: float) -> float:
     norm = gradient_norm(gradients)
     scale = max_norm / (norm + CLIP_EPSILON)
     if scale < 1.0:
-        if gradients.flat is not None:
-            gradients.flat *= scale
+        flat = gradients.flat
+        if flat is not None:
+            flat *= scale
         else:
             for grad in gradients.parameters.values():
                 grad *= scale

@@ -80,7 +80,7 @@ class Streamer:
         self._h = np.zeros(shape, network.dtype)  # short-term memory, (L, B, H)
         self._c = np.zeros(shape, network.dtype)  # long-term memory, (L, B, H)
         self._out = np.empty((self.batch, network.output_size), network.dtype)
-        self._scratch = np.empty((3, 4 * network.hidden_size), network.dtype)
+        self._scratch = np.empty(4 * network.hidden_size, network.dtype)
         self._input_shape = (self.batch, network.input_size)
         self._dtype = network.dtype
         self._version = -1

@@ -7,8 +7,10 @@ commands that do not draw never pay for it.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["MAX_PLOTTED_SERIES", "interval_columns", "plot_forecasts"]
 

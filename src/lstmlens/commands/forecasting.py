@@ -54,6 +54,15 @@ DataArgument = Annotated[
         show_default=False,
     ),
 ]
+OptionalDataArgument = Annotated[
+    Path | None,
+    typer.Argument(
+        metavar="[DATA]",
+        help="CSV file: long (unique_id, ds, y), wide (one column per series) or one column "
+        "of numbers.",
+        show_default="the embedded airline passengers 1949–1960",
+    ),
+]
 HorizonOption = Annotated[
     int | None,
     typer.Option(
@@ -251,12 +260,7 @@ def _predict(model: LSTMForecaster, h: int | None, levels: list[float] | None,
 
 
 def forecast(
-    data: Annotated[
-        Path | None,
-        typer.Argument(metavar="[DATA]", help="CSV file: long (unique_id, ds, y), wide (one "
-                       "column per series) or one column of numbers.",
-                       show_default="the embedded airline passengers 1949–1960"),
-    ] = None,
+    data: OptionalDataArgument = None,
     horizon: HorizonOption = None,
     levels: LevelsOption = None,
     output: Annotated[
@@ -381,7 +385,7 @@ def predict(
 
 
 def backtest(
-    data: DataArgument,
+    data: OptionalDataArgument = None,
     horizon: HorizonOption = None,
     windows: Annotated[
         int, typer.Option("--windows", "-w", min=1, help="Forecast origins (cutoffs) per "
@@ -414,12 +418,16 @@ def backtest(
 ) -> None:
     """Backtest on the end of each series: LSTM vs SeasonalNaive and Naive2.
 
+    Without DATA it runs on the embedded monthly airline passengers 1949–1960.
+
     Fits on the data before the earliest cutoff, forecasts from every cutoff and prints MAE,
     RMSE, sMAPE, MASE and OWA averaged over all windows.
     """
     with cli_errors(debug):
         if output is not None:
             check_writable(output, force)
+        if data is None:
+            typer.echo(EMBEDDED_NOTE)
         source = DataSpec(data, id_col, time_col, target_col, freq, missing.value)
         settings = ModelSpec(horizon, season, input_size, hidden_size, max_steps, time_budget,
                              ensemble, seed, quiet)
@@ -453,8 +461,8 @@ def register(app: typer.Typer) -> None:
     app.command()(forecast)
     app.command(no_args_is_help=True)(fit)
     app.command(no_args_is_help=True)(predict)
-    app.command(no_args_is_help=True)(backtest)
-    app.command("evaluate", no_args_is_help=True,
+    app.command()(backtest)
+    app.command("evaluate",
                 help="Same as 'backtest': LSTM vs SeasonalNaive and Naive2 on the last "
                 "windows of each series.")(backtest)
 

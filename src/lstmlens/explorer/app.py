@@ -38,11 +38,12 @@ from lstmlens.explorer.contract import ForecasterLike
 from lstmlens.explorer.errors import ExplorerError
 from lstmlens.explorer.guard import BodyLimit, SameOriginWrites, SecurityHeaders
 from lstmlens.explorer.schemas import WhatIfBody
-from lstmlens.explorer.session import ExplorerSession
+from lstmlens.explorer.session import ENGINE_LOCK, ExplorerSession
 from lstmlens.explorer.upload import Trainer, panel_from_csv, quick_trainer, read_upload
 
-#: Default cap on an uploaded CSV, in bytes.
-MAX_UPLOAD_BYTES = 2 * 1024 * 1024
+#: Default cap on an uploaded CSV, in bytes (at most Starlette's in-memory spool for forms,
+#: so an uploaded file is never written to disk).
+MAX_UPLOAD_BYTES = 1024 * 1024
 #: Cap on every other request body (the what-if edits), in bytes.
 MAX_JSON_BYTES = 64 * 1024
 
@@ -134,11 +135,13 @@ def create_app(
 
     @app.get("/", include_in_schema=False)
     def index() -> Response:
+        """The page."""
         content, media_type = static["index.html"]
         return Response(content, media_type=media_type)
 
     @app.get("/static/{name}", include_in_schema=False)
     def static_file(name: str) -> Response:
+        """One of the page's own files, from memory; any other name is a 404."""
         if name not in static:
             raise ExplorerError(f"no page file called {name!r}.", status=404)
         content, media_type = static[name]
@@ -146,41 +149,46 @@ def create_app(
 
     @app.get("/api/model")
     def model() -> dict[str, Any]:
+        """Sizes, series ids, horizon, feature names and step labels."""
         view = state.session.model_view()
         view["upload_limit_bytes"] = max_upload_bytes
         return view
 
     @app.get("/api/series/{series_id:path}")
     def series(series_id: str) -> dict[str, Any]:
+        """History, fitted values and the forecast with intervals of one series."""
         return state.session.series_view(state.session.check_series(series_id))
 
     @app.get("/api/trace/{series_id:path}")
     def trace(series_id: str, layer: Layer = 0, unit: Unit = 0) -> dict[str, Any]:
+        """Every step's gates and memories of one unit."""
         return state.session.timeline_view(state.session.check_series(series_id), layer, unit)
 
     @app.get("/api/step/{series_id:path}")
     def step(series_id: str, step: Step, layer: Layer = 0, unit: Unit = 0) -> dict[str, Any]:
+        """Every number of one unit at one step, and its narration."""
         session = state.session
         return session.step_view(session.check_series(series_id), layer, unit, step)
 
     @app.post("/api/whatif")
     def whatif(body: WhatIfBody) -> dict[str, Any]:
+        """Re-run the engine with edited inputs or weights (on copies)."""
         session = state.session
         series_id = session.check_series(body.series_id)
         return session.what_if_view(series_id, body.layer, body.unit, body.step, body.to_edits())
 
     @app.post("/api/upload")
     async def upload(request: Request) -> dict[str, Any]:
+        """Fit a quick model on an uploaded CSV and explore it from now on."""
         data, name = await read_upload(request, max_upload_bytes)
-        panel = panel_from_csv(data, name)
+        panel = await run_in_threadpool(panel_from_csv, data, name)
         if not state.fitting.acquire(blocking=False):
             raise ExplorerError(
                 "another upload is still being fitted; wait for it to finish and try again.",
                 status=409,
             )
         try:
-            fitted = await run_in_threadpool(train, panel)
-            session = ExplorerSession(fitted, panel, source=f"uploaded {name}")
+            session = await run_in_threadpool(_fit_session, train, panel, name)
             view = await run_in_threadpool(session.model_view)
         finally:
             state.fitting.release()
@@ -194,6 +202,13 @@ def create_app(
         BodyLimit, default_limit=MAX_JSON_BYTES, limits={"/api/upload": max_upload_bytes}
     )
     return app
+
+
+def _fit_session(train: Trainer, panel: Panel, name: str) -> ExplorerSession:
+    """Fit a model on an uploaded panel (holding the engine) and wrap it in a session."""
+    with ENGINE_LOCK:
+        fitted = train(panel)
+    return ExplorerSession(fitted, panel, source=f"uploaded {name}")
 
 
 def _add_error_handlers(app: FastAPI) -> None:
@@ -230,14 +245,34 @@ def _add_error_handlers(app: FastAPI) -> None:
 
 
 def describe_validation(error: RequestValidationError) -> str:
-    """One sentence per problem: where it is, what was sent and what is allowed."""
+    """One sentence per problem: where it is, what was sent and what is allowed.
+
+    Examples: ``query parameter 'step': Input should be a valid integer (got 'abc')``,
+    ``request body field 'edits.0.value': Input should be a finite number``.
+    """
     parts = []
     for problem in error.errors():
-        location = [str(item) for item in problem.get("loc", ())]
-        where = location[0] if location else "request"
-        name = ".".join(location[1:]) or "body"
-        text = f"{where} parameter {name!r}: {problem.get('msg', 'is invalid')}"
-        if "input" in problem and where != "body":
-            text += f" (got {problem['input']!r})"
+        location = list(problem.get("loc", ()))
+        where = str(location[0]) if location else "request"
+        # Drop the discriminator tag pydantic adds after a list index ("edits.0.input.value").
+        path = [
+            str(item) for k, item in enumerate(location[1:], start=1)
+            if not (item in ("input", "weight") and isinstance(location[k - 1], int))
+        ]
+        message = str(problem.get("msg", "is invalid"))
+        if problem.get("type") == "json_invalid":
+            parts.append("the request body is not valid JSON; send a JSON object with "
+                         "Content-Type: application/json")
+            continue
+        if where == "body":
+            field = ".".join(item for item in path if item != "body")
+            text = f"request body field {field!r}: {message}" if field else (
+                f"request body: {message}; send a JSON object with "
+                "Content-Type: application/json")
+        else:
+            text = f"{where} parameter {'.'.join(path)!r}: {message}"
+        value = problem.get("input")
+        if isinstance(value, str | int | float) and not isinstance(value, bool):
+            text += f" (got {value!r})"
         parts.append(text)
     return "; ".join(parts) + "."

@@ -36,7 +36,7 @@ class ForecastTraceLike(Protocol):
         """I names, one per input column."""
 
     @property
-    def step_labels(self) -> Sequence[Any]:
+    def step_labels(self) -> Sequence[str]:
         """T labels (usually dates), one per step."""
 
     @property
@@ -44,7 +44,7 @@ class ForecastTraceLike(Protocol):
         """The raw values of the window, in the series' own units."""
 
     @property
-    def history_index(self) -> Sequence[Any]:
+    def history_index(self) -> Any:
         """Dates (or positions) of ``history``."""
 
     @property
@@ -52,7 +52,7 @@ class ForecastTraceLike(Protocol):
         """(h,): the forecast in the series' own units."""
 
     @property
-    def forecast_index(self) -> Sequence[Any]:
+    def forecast_index(self) -> Any:
         """Dates (or positions) of ``forecast``."""
 
     def to_original_units(self, network_output: FloatArray) -> FloatArray:
@@ -73,8 +73,9 @@ class ForecasterLike(Protocol):
     def trace(self, series_id: str | None = None) -> ForecastTraceLike:
         """Trace the forecast from the last window of ``series_id``."""
 
-    def predict(self, h: int | None = None, levels: Sequence[int] | None = None) -> pd.DataFrame:
+    def predict(self, h: int | None = None, levels: Sequence[float] | None = None) -> pd.DataFrame:
         """Forecast every series: long frame ``unique_id, ds, LSTM[, LSTM-lo-80, ...]``."""
 
-    def fitted_values(self) -> pd.DataFrame:
-        """In-sample one-step forecasts: long frame ``unique_id, ds, y, LSTM``."""
+    def fitted_values(self, data: Any = None) -> pd.DataFrame:
+        """In-sample one-step forecasts of ``data`` (default: the training data), long frame
+        ``unique_id, ds, y, LSTM``; a ``ValueError`` when the data is not at hand."""

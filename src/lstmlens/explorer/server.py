@@ -36,19 +36,41 @@ def page_url(host: str, port: int) -> str:
     return f"http://{shown}:{port}/"
 
 
+def exposure_warning(host: str) -> str | None:
+    """The warning to print when ``host`` lets other machines reach the page, else None."""
+    return None if is_loopback(host) else EXPOSED_WARNING.format(host=host)
+
+
 def _config(app: ASGIApp, host: str, port: int) -> Any:
     import uvicorn
 
     if not 0 <= port <= 65535:
         raise ValueError(f"port must be between 0 and 65535, got {port}.")
-    if is_loopback(host):
+    warning = exposure_warning(host)
+    if warning is None:
         app = LoopbackHostOnly(app)  # refuse DNS-rebinding requests for foreign names
     else:
-        print(EXPOSED_WARNING.format(host=host), file=sys.stderr, flush=True)
+        print(warning, file=sys.stderr, flush=True)
     return uvicorn.Config(
         app, host=host, port=port, log_level="warning", access_log=False,
         server_header=False, limit_concurrency=64, timeout_keep_alive=5,
     )
+
+
+def check_port_free(host: str, port: int) -> None:
+    """Raise ``OSError`` with a clear message if ``host:port`` cannot be listened on."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in host.strip("[]") else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host.strip("[]"), port))
+        except OSError as error:
+            raise OSError(
+                f"cannot listen on {host}:{port} ({error.strerror or error}); choose another "
+                "port with --port, or stop the program that uses it."
+            ) from None
 
 
 def serve(
@@ -56,6 +78,8 @@ def serve(
     host: str = DEFAULT_HOST,
     port: int = DEFAULT_PORT,
     open_browser: bool = True,
+    *,
+    announce: bool = True,
 ) -> None:
     """Serve ``app`` until interrupted, printing the page's URL.
 
@@ -70,12 +94,15 @@ def serve(
         TCP port.
     open_browser : bool
         Open the page in the default browser once the server is up.
+    announce : bool
+        Print the page's URL first (the CLI prints it itself).
     """
     import uvicorn
 
     server = uvicorn.Server(_config(app, host, port))
     url = page_url(host, port)
-    print(f"lstmlens explorer: {url}  (press Ctrl+C to stop)", flush=True)
+    if announce:
+        print(f"lstmlens explorer: {url}  (press Ctrl+C to stop)", flush=True)
     if open_browser:
         threading.Thread(target=_open_when_started, args=(server, url), daemon=True).start()
     server.run()

@@ -26,8 +26,15 @@ from lstmlens.explorer.views import JSON
 from lstmlens.explorer.whatif import MAX_EDITS, Edit, WhatIf, what_if
 from lstmlens.trace import NetworkTrace
 
+#: Held while the engine runs. Numba's parallel kernels (used by ``predict``, ``fitted_values``
+#: and training) must not be launched from two threads at once under every threading layer,
+#: and the server answers requests from a thread pool; each run here takes milliseconds.
+ENGINE_LOCK = threading.RLock()
+
 #: Interval levels asked of ``predict`` for the series chart.
-LEVELS = (80, 95)
+LEVELS = (80.0, 95.0)
+#: The point-forecast column of the forecaster's frames.
+MODEL_COLUMN = "LSTM"
 
 
 class ExplorerSession:
@@ -88,26 +95,34 @@ class ExplorerSession:
         with self._lock:
             cached = self._traces.get(series_id)
         if cached is None:
-            cached = self.forecaster.trace(series_id)
+            with ENGINE_LOCK:
+                cached = self.forecaster.trace(series_id)
             with self._lock:
                 self._traces[series_id] = cached
         return cached
 
     def _frame(self, name: str) -> pd.DataFrame:
+        """``predict`` (with intervals when the model has them) or ``fitted_values``, once."""
         with self._lock:
             cached = self._frames.get(name)
         if cached is None:
-            if name == "fitted":
-                cached = self.forecaster.fitted_values()
-            else:
-                horizon = len(self.trace(self.series_ids[0]).forecast)
-                try:
-                    cached = self.forecaster.predict(h=horizon, levels=list(LEVELS))
-                except ValueError:  # no calibrated intervals: the point forecast only
-                    cached = self.forecaster.predict(h=horizon)
+            with ENGINE_LOCK:
+                cached = self._fitted() if name == "fitted" else self._predicted()
             with self._lock:
                 self._frames[name] = cached
         return cached
+
+    def _fitted(self) -> pd.DataFrame:
+        try:
+            return self.forecaster.fitted_values(self.panel)
+        except ValueError:  # a loaded model without its data has no fitted values
+            return pd.DataFrame()
+
+    def _predicted(self) -> pd.DataFrame:
+        try:
+            return self.forecaster.predict(levels=list(LEVELS))
+        except ValueError:  # no calibrated intervals: the point forecast only
+            return self.forecaster.predict()
 
     # ------------------------------------------------------------------ answers
     def model_view(self) -> JSON:
@@ -126,6 +141,7 @@ class ExplorerSession:
                 "dtype": str(network.dtype),
                 "window": window,
                 "horizon": len(first.forecast),
+                "ensemble_size": len(getattr(self.forecaster, "networks_", None) or [network]),
             },
             "feature_names": [str(name) for name in first.feature_names],
             "step_labels": views.labels(first.step_labels),
@@ -137,46 +153,45 @@ class ExplorerSession:
     def series_view(self, series_id: str) -> JSON:
         """History, fitted values, forecast with intervals and the input window's place."""
         trace = self.trace(series_id)
+        fitted = self._rows(self._frame("fitted"), series_id)
+        forecast = self._rows(self._frame("forecast"), series_id)
+        time_col = str(getattr(self.forecaster, "time_col", "ds"))
         history_ds, history_y = self._history(series_id, trace)
-        fitted = _rows(self._frame("fitted"), series_id)
-        forecast = _rows(self._frame("forecast"), series_id)
-        model_column = _model_column(forecast)
-        window_ds = views.labels(trace.history_index)
         return {
             "series_id": series_id,
             "history": {"ds": history_ds, "y": history_y},
             "fitted": {
-                "ds": views.labels(fitted["ds"]),
-                "y": views.floats(fitted[model_column].to_numpy()) if len(fitted) else [],
+                "ds": views.labels(fitted[time_col]) if len(fitted) else [],
+                "y": views.floats(fitted[MODEL_COLUMN].to_numpy()) if len(fitted) else [],
             },
             "forecast": {
                 "ds": views.labels(trace.forecast_index),
                 "mean": views.floats(trace.forecast),
-                "intervals": _intervals(forecast, model_column),
+                "intervals": _intervals(forecast) if len(forecast) == len(trace.forecast) else [],
             },
             "window": {
-                "ds": window_ds,
+                "ds": views.labels(trace.history_index),
                 "step_labels": views.labels(trace.step_labels),
                 "inputs": [views.floats(row) for row in np.asarray(trace.inputs)],
             },
         }
 
     def _history(self, series_id: str, trace: ForecastTraceLike) -> tuple[list[str], list[float]]:
+        """The whole series when the data is at hand, else the last input window."""
         if self.panel is not None and series_id in self.panel.ids:
             position = self.panel.index_of(series_id)
             return (
                 views.labels(self.panel.timestamps[position]),
                 views.floats(self.panel.values[position]),
             )
-        fitted = _rows(self._frame("fitted"), series_id)
-        points = {}
-        if "y" in fitted:
-            points = dict(zip(views.labels(fitted["ds"]), views.floats(fitted["y"].to_numpy()),
-                              strict=True))
-        points.update(zip(views.labels(trace.history_index), views.floats(trace.history),
-                          strict=True))
-        ordered = sorted(points.items())
-        return [ds for ds, _ in ordered], [y for _, y in ordered]
+        return views.labels(trace.history_index), views.floats(trace.history)
+
+    def _rows(self, frame: pd.DataFrame, series_id: str) -> pd.DataFrame:
+        """The rows of one series in one of the forecaster's long frames."""
+        id_col = str(getattr(self.forecaster, "id_col", "unique_id"))
+        if id_col not in frame or MODEL_COLUMN not in frame:
+            return frame.iloc[0:0]
+        return frame[frame[id_col].astype(str) == series_id]
 
     def timeline_view(self, series_id: str, layer: int, unit: int) -> JSON:
         """Every step's gates and memories of one unit (see :func:`views.timeline_view`)."""
@@ -241,24 +256,41 @@ class ExplorerSession:
         -------
         dict
             ``step`` (as :meth:`step_view`), ``trace`` (as :meth:`timeline_view`),
-            ``forecast`` (the edited forecast, series units), ``baseline`` (the fitted
-            model's forecast) and ``output`` (the Dense layer's raw output).
+            ``forecast`` (the edited forecast, series units), ``baseline`` (the same
+            computation without edits), ``complete`` (False when the network forecasts one
+            step of a longer recursive horizon, so only that step is recomputed) and
+            ``output`` (the Dense layer's raw output).
         """
         trace = self.trace(series_id)
         self.check_position(trace.network_trace, layer, unit)
         self.check_step(trace.network_trace, step)
-        result: WhatIf = what_if(trace, self.network, edits)
+        with ENGINE_LOCK:
+            result: WhatIf = what_if(trace, self.network, edits)
         return {
             "series_id": series_id,
             "edits": len(edits),
             "step": self._step(trace, result.trace, result.network.parameters, result.forecast,
                                layer, unit, step),
             "trace": self._timeline(trace, result.trace, layer, unit),
-            "forecast": {"ds": views.labels(trace.forecast_index),
+            "forecast": {"ds": views.labels(trace.forecast_index)[: len(result.forecast)],
                          "mean": views.floats(result.forecast)},
-            "baseline": {"mean": views.floats(trace.forecast)},
+            # A recursive model's network gives one step; the rest needs the forecaster's loop.
+            "complete": len(result.forecast) == len(trace.forecast),
+            "baseline": {"mean": views.floats(self._unedited_forecast(trace))},
             "output": views.floats(result.trace.output[0]),
         }
+
+
+    @staticmethod
+    def _unedited_forecast(trace: ForecastTraceLike) -> np.ndarray[Any, Any]:
+        """The traced network's own output in series units: what an empty edit list gives.
+
+        Computed exactly as an edited forecast is (``to_original_units`` of the network's
+        output), so a what-if's change is only the edit's, not a rounding difference from
+        the forecaster's batched prediction path.
+        """
+        output = trace.network_trace.output[0]
+        return np.asarray(trace.to_original_units(output), dtype=np.float64).ravel()
 
 
 def series_id_of(trace: ForecastTraceLike) -> str:
@@ -273,23 +305,7 @@ def _input_names(feature_names: Sequence[str], layer: int, size: int) -> list[st
     return [f"h[{j}] of layer {layer - 1}" for j in range(size)]
 
 
-def _rows(frame: pd.DataFrame, series_id: str) -> pd.DataFrame:
-    """The rows of one series in a long frame."""
-    if "unique_id" not in frame:
-        return frame.iloc[0:0]
-    return frame[frame["unique_id"].astype(str) == series_id]
-
-
-def _model_column(frame: pd.DataFrame) -> str:
-    """The point-forecast column of a long output frame (``LSTM`` unless renamed)."""
-    for column in frame.columns:
-        name = str(column)
-        if name not in ("unique_id", "ds", "y") and "-lo-" not in name and "-hi-" not in name:
-            return name
-    return "LSTM"
-
-
-def _intervals(frame: pd.DataFrame, model_column: str) -> list[JSON]:
+def _intervals(frame: pd.DataFrame, model_column: str = "LSTM") -> list[JSON]:
     """Every ``<model>-lo-<level>`` / ``<model>-hi-<level>`` pair, widest first."""
     levels = []
     for column in frame.columns:

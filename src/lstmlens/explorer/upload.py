@@ -2,7 +2,8 @@
 
 The body is the CSV itself (``Content-Type: text/csv``) or a multipart form with one field
 ``file``. Its size is capped before it is read (:class:`~lstmlens.explorer.guard.BodyLimit`);
-it is parsed in memory (nothing is written to disk) and validated by
+it is parsed in memory (Starlette keeps form files up to 1 MiB in memory, the default cap)
+and validated by
 :func:`lstmlens.data.load_panel`, whose messages say what is wrong and how to fix it.
 """
 
@@ -16,7 +17,7 @@ import pandas as pd
 from starlette.datastructures import UploadFile
 from starlette.requests import Request
 
-from lstmlens.data import DataError, Panel, load_panel
+from lstmlens.data import Panel, load_panel
 from lstmlens.explorer.contract import ForecasterLike
 from lstmlens.explorer.errors import ExplorerError
 
@@ -45,15 +46,15 @@ async def read_upload(request: Request, limit: int) -> tuple[bytes, str]:
     body = await request.body()
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("multipart/form-data"):
-        form = await request.form(max_files=1, max_fields=8, max_part_size=limit)
-        field = form.get("file")
-        if not isinstance(field, UploadFile):
-            raise ExplorerError(
-                "the form has no file field 'file'; send the CSV as field 'file' or as the "
-                "raw request body with Content-Type: text/csv."
-            )
-        data = await field.read()
-        name = _display_name(field.filename)
+        async with request.form(max_files=1, max_fields=8, max_part_size=limit) as form:
+            field = form.get("file")
+            if not isinstance(field, UploadFile):
+                raise ExplorerError(
+                    "the form has no file field 'file'; send the CSV as field 'file' or as "
+                    "the raw request body with Content-Type: text/csv."
+                )
+            data = await field.read()
+            name = _display_name(field.filename)
     else:
         data = body
         name = _display_name(request.headers.get("x-filename"))
@@ -118,13 +119,15 @@ def panel_from_csv(data: bytes, name: str = "data.csv") -> Panel:
 
 
 def quick_trainer(template: ForecasterLike) -> Trainer:
-    """A trainer that fits a small, quick model with ``template``'s settings.
+    """A trainer that fits a small, quick model with ``template``'s architecture.
 
     Parameters
     ----------
     template : LSTMForecaster
-        The loaded model; its settings (window, horizon, hidden size...) are reused, with
-        fewer training epochs, so an upload is explorable in seconds.
+        The loaded model. Its architecture and training choices (hidden size, layers,
+        strategy, baseline, loss, precision...) are reused; settings that depend on the data
+        (horizon, input window, season, frequency) are chosen afresh for the upload, and
+        training is capped by :data:`QUICK_SETTINGS` so an upload is explorable in seconds.
 
     Returns
     -------
@@ -135,19 +138,26 @@ def quick_trainer(template: ForecasterLike) -> Trainer:
     def train(panel: Panel) -> ForecasterLike:
         from lstmlens.forecaster import LSTMForecaster
 
-        settings: dict[str, Any] = {}
         get_params = getattr(template, "get_params", None)
-        if callable(get_params):
-            settings = dict(get_params())
+        settings: dict[str, Any] = dict(get_params()) if callable(get_params) else {}
+        for name in DATA_SETTINGS:
+            settings.pop(name, None)
         settings.update(QUICK_SETTINGS)
-        try:
-            fitted: ForecasterLike = LSTMForecaster(**settings).fit(panel)
-        except DataError:
-            raise
+        fitted: ForecasterLike = LSTMForecaster(**settings).fit(panel)
         return fitted
 
     return train
 
 
+#: Settings of the loaded model that depend on its data; an upload gets its own.
+DATA_SETTINGS = (
+    "horizon", "input_size", "step_length", "season", "freq", "id_col", "time_col",
+    "target_col", "missing",
+)
 #: Settings that keep an upload's fit to a few seconds.
-QUICK_SETTINGS: dict[str, Any] = {}
+QUICK_SETTINGS: dict[str, Any] = {
+    "max_steps": 300,
+    "time_budget": 15.0,
+    "ensemble_size": 1,
+    "progress": False,
+}

@@ -48,13 +48,6 @@ def floats(values: FloatArray | Sequence[float]) -> list[float]:
     return [float(value) for value in np.asarray(values, dtype=np.float64).ravel()]
 
 
-def layer_feature_names(layer: int, feature_names: Sequence[str], size: int) -> list[str]:
-    """Names of a layer's inputs: the model's features for layer 0, else ``h0[k]`` units."""
-    if layer == 0:
-        return [str(name) for name in feature_names]
-    return [f"h{layer - 1}[{unit}]" for unit in range(size)]
-
-
 def timeline_view(
     layer_trace: LayerTrace, unit: int, step_labels: Sequence[str], input_names: Sequence[str]
 ) -> JSON:

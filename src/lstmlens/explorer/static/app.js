@@ -1,7 +1,7 @@
 // The explorer page: loads the model, draws the series, the unit's timelines and diagram, and
 // sends what-if edits to the server, which re-runs the real engine. No math happens here.
 
-import { drawSeries, drawTimeline } from "./charts.js";
+import { drawComparison, drawSeries, drawTimeline } from "./charts.js";
 import { drawUnit } from "./diagram.js";
 import { clear, fmt, html, signed } from "./svg.js";
 
@@ -60,7 +60,8 @@ async function loadModel() {
   state.model = await api("/api/model");
   const m = state.model.model;
   const source = state.model.source ? ` · ${state.model.source}` : "";
-  $("model-summary").textContent = `${m.num_layers} layer${m.num_layers > 1 ? "s" : ""} × ${m.hidden_size} units · window ${m.window} steps · horizon ${m.horizon}${source}`;
+  const members = m.ensemble_size > 1 ? ` · ensemble of ${m.ensemble_size}, showing member 1` : "";
+  $("model-summary").textContent = `${m.num_layers} layer${m.num_layers > 1 ? "s" : ""} × ${m.hidden_size} units · window ${m.window} steps · horizon ${m.horizon}${members}${source}`;
   fillSelect($("series-select"), state.model.series_ids.map((id) => [id, id]));
   fillSelect($("layer-select"), [...Array(m.num_layers).keys()].map((l) => [l, `${l}${l === m.num_layers - 1 ? " (top)" : ""}`]));
   state.seriesId = state.model.series_ids[0];
@@ -138,6 +139,8 @@ function draw() {
   $("whatif-badge").hidden = !state.edits.length;
   drawNarration();
   drawForecastTable();
+  drawComparison($("whatif-chart"), $("whatif-legend"), state.series, state.series.forecast.mean, whatif);
+  $("whatif-note").hidden = !(state.whatif && !state.whatif.complete);
   fillWeightEditor();
   syncInputValue();
 }
@@ -165,13 +168,14 @@ function drawForecastTable() {
   const body = clear(document.querySelector("#forecast-table tbody"));
   const f = state.series.forecast;
   const wi = state.whatif ? state.whatif.forecast.mean : null;
+  const unedited = state.whatif ? state.whatif.baseline.mean : null;
   f.ds.forEach((ds, k) => {
     const base = f.mean[k];
     const cells = [
       html("td", { text: ds }),
       html("td", { class: "num", "data-field": `forecast.${k}`, "data-value": String(base), text: fmt(base, 2) }),
-      html("td", { class: "num whatif", "data-field": `whatif.${k}`, "data-value": wi ? String(wi[k]) : "", text: wi ? fmt(wi[k], 2) : "–" }),
-      html("td", { class: "num change", text: wi ? signed(wi[k] - base, 2) : "–" }),
+      html("td", { class: "num wi", "data-field": `whatif.${k}`, "data-value": wi && k < wi.length ? String(wi[k]) : "", text: wi && k < wi.length ? fmt(wi[k], 2) : "–" }),
+      html("td", { class: "num change", text: wi && k < wi.length ? signed(wi[k] - unedited[k], 2) : "–" }),
     ];
     body.append(html("tr", {}, cells));
   });

@@ -38,8 +38,14 @@ function legend(node, items) {
   }
 }
 
-function shortLabel(text) {
-  return /^\d{4}-\d{2}-\d{2}/.test(text) ? text.slice(0, 7) : text;
+// "1960-01-01" -> "1960-01", "2023-05-24 – 2023-05-30" -> "2023-05-24", "2016-07-01 05:00" ->
+// "07-01 05:00"; anything else as it is, cut to 14 characters.
+export function shortLabel(text) {
+  const first = String(text).split(" – ")[0];
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:[ T](\d{2}:\d{2}))?/.exec(first);
+  if (!m) return first.length > 14 ? `${first.slice(0, 13)}…` : first;
+  if (m[4] && m[4] !== "00:00") return `${m[2]}-${m[3]} ${m[4]}`;
+  return m[3] === "01" ? `${m[1]}-${m[2]}` : `${m[1]}-${m[2]}-${m[3]}`;
 }
 
 // x positions: history points 0..N-1, then the forecast continues at N, N+1, ...
@@ -121,7 +127,7 @@ export function drawSeries(node, legendNode, series, view) {
 export function drawTimeline(node, legendNode, trace, step, onPick) {
   clear(node);
   const T = trace.labels.length;
-  const margin = { left: 96, right: 18 };
+  const margin = { left: 112, right: 18 };
   const x = scale(-0.5, T - 0.5, margin.left, W - margin.right);
   const inputNames = trace.inputs.names.slice(0, 6);
   const panels = [
@@ -165,4 +171,50 @@ export function drawTimeline(node, legendNode, trace, step, onPick) {
   const items = ["forget_gate", "input_gate", "candidate_memory", "output_gate", "long_term_memory", "short_term_memory"].map((key) => ({ label: GATE_NAMES[key], color: COLORS[key] }));
   inputNames.forEach((name, k) => items.push({ label: `x: ${name}`, color: `hsl(${215 + 35 * k}, 20%, ${35 + 10 * k}%)` }));
   legend(legendNode, items);
+}
+
+// The forecast horizon up close: the end of the input window, the fitted model's forecast and,
+// when edits are active, the what-if forecast.
+export function drawComparison(node, legendNode, series, baseline, whatif) {
+  clear(node);
+  const W2 = 640;
+  const H = 230;
+  const margin = { left: 56, right: 14, top: 12, bottom: 28 };
+  const past = Math.min(series.history.y.length, Math.max(12, series.forecast.ds.length));
+  const history = series.history.y.slice(-past);
+  const historyDs = series.history.ds.slice(-past);
+  const horizon = series.forecast.ds.length;
+  const x = scale(0, past + horizon - 1, margin.left, W2 - margin.right);
+  const values = [...history, ...series.forecast.mean, ...(whatif || [])];
+  for (const band of series.forecast.intervals) values.push(...band.lo, ...band.hi);
+  const [lo, hi] = extent(values);
+  const y = scale(lo, hi, H - margin.bottom, margin.top);
+  const grid = svg("g", { class: "grid" });
+  for (const t of ticks(lo, hi, 4)) {
+    grid.append(svg("line", { x1: margin.left, x2: W2 - margin.right, y1: y(t), y2: y(t) }));
+    grid.append(svg("text", { x: margin.left - 8, y: y(t) + 4, class: "tick", "text-anchor": "end" }, fmt(t, Math.abs(hi - lo) < 10 ? 2 : 0)));
+  }
+  const labels = [...historyDs, ...series.forecast.ds];
+  const every = Math.max(1, Math.ceil(labels.length / 6));
+  for (let p = 0; p < labels.length; p += every) {
+    grid.append(svg("text", { x: x(p), y: H - 8, class: "tick", "text-anchor": "middle" }, shortLabel(labels[p])));
+  }
+  node.append(grid);
+  for (const band of series.forecast.intervals) {
+    const upper = band.hi.map((v, k) => [x(past + k), y(v)]);
+    const lower = band.lo.map((v, k) => [x(past + k), y(v)]).reverse();
+    node.append(svg("path", { d: `${path(upper)}L${path(lower).slice(1)}Z`, fill: COLORS.forecast, "fill-opacity": band.level >= 90 ? 0.12 : 0.2 }));
+  }
+  node.append(svg("path", { d: path(history.map((v, i) => [x(i), y(v)])), class: "line history", stroke: COLORS.history }));
+  const join = [[x(past - 1), y(history[past - 1])]];
+  node.append(svg("path", { d: path(join.concat(baseline.map((v, k) => [x(past + k), y(v)]))), class: "line forecast", stroke: COLORS.forecast }));
+  if (whatif) {
+    node.append(svg("path", { d: path(join.concat(whatif.map((v, k) => [x(past + k), y(v)]))), class: "line whatif", stroke: COLORS.whatif }));
+    whatif.forEach((v, k) => node.append(svg("circle", { cx: x(past + k), cy: y(v), r: 3, fill: COLORS.whatif })));
+  }
+  legend(legendNode, [
+    { label: "history", color: COLORS.history },
+    { label: "forecast of the fitted model", color: COLORS.forecast },
+    { label: whatif ? "what-if forecast" : "what-if forecast (apply an edit)", color: COLORS.whatif, kind: "dashed" },
+  ]);
 }

@@ -79,7 +79,9 @@ function gateBlock(gate, data) {
   g.append(svg("text", { x: x0 + 12, y: ySum, class: "row-name" }, "sum z"));
   g.append(number(data.weighted_sum, { x: x0 + GATE_W - 12, y: ySum, class: "row-value strong", "text-anchor": "end", "data-field": `${gate.key}.weighted_sum` }, 3));
   const fn = data.activation === "tanh" ? "tanh(z)" : "σ(z)";
-  g.append(svg("text", { x: x0 + 12, y: ySum + 27, class: "row-name big" }, `${gate.sym} = ${fn}`));
+  g.append(svg("text", { x: x0 + 12, y: ySum + 27, class: "row-name big" }, [
+    svg("tspan", { class: "sym" }, gate.sym), ` = ${fn}`,
+  ]));
   g.append(number(data.value, { x: x0 + GATE_W - 12, y: ySum + 27, class: "row-value big", "text-anchor": "end", fill: COLORS[gate.key], "data-field": `${gate.key}.value` }, 3));
   const tip = svg("title", {}, `${gate.title}: ${signed(data.input_part)} (input) ${signed(data.memory_part)} (memory) ${signed(data.bias)} (bias) = ${fmt(data.weighted_sum)} → ${fmt(data.value)}`);
   g.append(tip);

@@ -1,0 +1,328 @@
+"""Benchmark the lstmlens engine against ``torch.nn.LSTM`` (+ ``nn.Linear``, + Adam) on the CPU.
+
+Both libraries run in this one process, in float32, with the same number of threads, and
+their repeats are interleaved (lstmlens, torch, lstmlens, ...) so that noise from other work
+on the machine hits both alike; compare the *ratios*, not absolute numbers across runs.
+
+Modes (throughput in sequences per second, median of the repeats):
+
+* ``training``: one full step on a batch: forward, BPTT, Adam (torch: forward, MSE,
+  ``backward()``, ``Adam.step()``);
+* ``inference``: forward only on a batch;
+* ``streaming``: one new observation for a single series with the state kept between calls
+  (lstmlens: ``Streamer.push``; torch: ``lstm(x_t, (h, c))``), in steps per second.
+
+Also reported: the float32 GEMM peak on the same threads (NumPy matmul of large square
+matrices) and, for each training/inference point, the achieved GFLOP/s as % of that peak;
+and the first-call compile time of the kernels with a cold and a warm Numba cache, each
+measured in a fresh subprocess.
+
+Run ``python benchmarks/engine.py`` (about 10 minutes) or ``--quick`` for a smoke run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numba
+import numpy as np
+
+from lstmlens.network import LSTMNetwork
+from lstmlens.optim import Adam
+
+FEATURES = 8
+DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "engine.json"
+MODES = ("training", "inference", "streaming")
+TARGETS = {
+    "ratio_everywhere": 1.0,
+    "ratio_small": 5.0,  # hidden <= 64 and batch <= 32, training and inference
+    "streaming_ratio": 50.0,  # hidden <= 64
+    "large_pct_of_peak": 70.0,  # hidden >= 128 and batch >= 32
+}
+
+try:  # torch is optional: without it only lstmlens is measured
+    import torch
+except ImportError:  # pragma: no cover - depends on the environment
+    torch = None
+
+
+# ---------------------------------------------------------------------------- timing
+def _throughput(call: Callable[[], object], items: int, seconds: float) -> Callable[[], float]:
+    """Warm ``call`` up, then return a function that runs it for about ``seconds`` and gives
+    items per second. The warm-up (at least 3 calls and ``seconds``) absorbs one-off costs
+    such as compilation, oneDNN primitive creation and thread-pool start-up."""
+    calls = 0
+    start = time.perf_counter()
+    while calls < 3 or time.perf_counter() - start < seconds:
+        call()
+        calls += 1
+    single = max((time.perf_counter() - start) / calls, 1e-7)
+    loops = max(1, int(seconds / single))
+
+    def repeat() -> float:
+        begin = time.perf_counter()
+        for _ in range(loops):
+            call()
+        return loops * items / (time.perf_counter() - begin)
+
+    return repeat
+
+
+def _interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, float]:
+    """Median throughput per library, repeats alternating between the libraries."""
+    samples: dict[str, list[float]] = {name: [] for name in runs}
+    for _ in range(repeats):
+        for name, run in runs.items():
+            samples[name].append(run())
+    return {name: statistics.median(values) for name, values in samples.items()}
+
+
+# ---------------------------------------------------------------------------- workloads
+def _lstmlens_calls(mode: str, hidden: int, batch: int, steps: int) -> Callable[[], object]:
+    rng = np.random.default_rng(0)
+    network = LSTMNetwork.initialize(FEATURES, hidden, dtype=np.float32, random_state=0)
+    if mode == "streaming":
+        streamer = network.stream(batch=1)
+        value = rng.standard_normal(FEATURES).astype(np.float32)
+        return lambda: streamer.push(value)
+    x = rng.standard_normal((batch, steps, FEATURES)).astype(np.float32)
+    if mode == "inference":
+        return lambda: network.forward(x)
+    target = rng.standard_normal((batch, 1)).astype(np.float32)
+    optimizer = Adam(network, lr=1e-3)
+    scale = np.float32(2.0 / target.size)
+
+    def train() -> None:
+        result = network.forward(x, keep_for_backward=True)
+        grads = network.backward(result, (result.output - target) * scale)  # d MSE / d output
+        optimizer.step(grads)
+
+    return train
+
+
+def _torch_calls(mode: str, hidden: int, batch: int, steps: int) -> Callable[[], object]:
+    assert torch is not None
+    torch.manual_seed(0)
+    lstm = torch.nn.LSTM(FEATURES, hidden, batch_first=True)
+    head = torch.nn.Linear(hidden, 1)
+    if mode == "streaming":
+        x_t = torch.randn(1, 1, FEATURES)
+        state = [(torch.zeros(1, 1, hidden), torch.zeros(1, 1, hidden))]
+
+        def push() -> None:
+            with torch.inference_mode():
+                _, state[0] = lstm(x_t, state[0])
+
+        return push
+    x = torch.randn(batch, steps, FEATURES)
+    if mode == "inference":
+        def infer() -> object:
+            with torch.inference_mode():
+                return head(lstm(x)[0][:, -1])
+
+        return infer
+    target = torch.randn(batch, 1)
+    optimizer = torch.optim.Adam(list(lstm.parameters()) + list(head.parameters()), lr=1e-3)
+
+    def train() -> None:
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(head(lstm(x)[0][:, -1]), target)
+        loss.backward()
+        optimizer.step()
+
+    return train
+
+
+def _flops(mode: str, hidden: int, batch: int, steps: int) -> float:
+    """Floating-point operations of one call: 2 per multiply-add of the LSTM matrix products."""
+    forward = 2.0 * batch * steps * 4 * hidden * (FEATURES + hidden)
+    return 3.0 * forward if mode == "training" else forward  # backward: dW and dx/dh GEMMs
+
+
+def gemm_peak(size: int, seconds: float) -> float:
+    """float32 GFLOP/s of NumPy matmul on ``size`` x ``size`` matrices (best of the repeats)."""
+    a = np.random.default_rng(0).standard_normal((size, size)).astype(np.float32)
+    out = np.empty_like(a)
+    np.matmul(a, a, out=out)
+    best = 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or best == 0.0:
+        start = time.perf_counter()
+        np.matmul(a, a, out=out)
+        best = max(best, 2.0 * size**3 / (time.perf_counter() - start) / 1e9)
+    return best
+
+
+# ---------------------------------------------------------------------------- compile time
+_COMPILE_PROBE = """
+import time
+start = time.perf_counter()
+import numpy as np
+from lstmlens.network import LSTMNetwork
+from lstmlens.optim import Adam
+net = LSTMNetwork.initialize(8, 16, dtype=np.float32, random_state=0)
+x = np.ones((4, 6, 8), np.float32)
+result = net.forward(x, keep_for_backward=True)
+Adam(net).step(net.backward(result, np.ones((4, 1), np.float32)))
+net.stream().push(np.ones(8, np.float32))
+print(time.perf_counter() - start)
+"""
+
+
+def compile_times() -> dict[str, float]:
+    """Seconds to import and make the first float32 training step + stream push, in a
+    fresh interpreter, with an empty Numba cache (cold) and then with that cache (warm)."""
+    with tempfile.TemporaryDirectory() as cache:
+        env = {**os.environ, "NUMBA_CACHE_DIR": cache}
+        timings = {}
+        for name in ("cold_cache_s", "warm_cache_s"):
+            done = subprocess.run([sys.executable, "-c", _COMPILE_PROBE], env=env, check=True,
+                                  capture_output=True, text=True)
+            timings[name] = float(done.stdout.strip().splitlines()[-1])
+    return timings
+
+
+# ---------------------------------------------------------------------------- driver
+def _grid(args: argparse.Namespace) -> list[tuple[str, int, int, int]]:
+    points: list[tuple[str, int, int, int]] = []
+    for mode in args.modes:
+        if mode == "streaming":
+            points += [(mode, hidden, 1, 1) for hidden in args.hidden]
+            continue
+        points += [(mode, hidden, batch, steps) for hidden in args.hidden
+                   for batch in args.batch for steps in args.time]
+    return points
+
+
+def measure(point: tuple[str, int, int, int], args: argparse.Namespace,
+            peak: float) -> dict[str, Any]:
+    """Time one grid point for both libraries; returns one row of the results table."""
+    mode, hidden, batch, steps = point
+    items = 1 if mode == "streaming" else batch
+    per_repeat = args.budget / (2 * args.repeats)
+    runs = {"lstmlens": _throughput(_lstmlens_calls(*point), items, per_repeat)}
+    if torch is not None:
+        runs["torch"] = _throughput(_torch_calls(*point), items, per_repeat)
+    medians = _interleaved(runs, args.repeats)
+    row: dict[str, Any] = {"mode": mode, "hidden": hidden, "batch": batch, "time": steps,
+                           "lstmlens_per_s": medians["lstmlens"],
+                           "torch_per_s": medians.get("torch"), "ratio": None,
+                           "gflops": None, "pct_of_peak": None}
+    if row["torch_per_s"]:
+        row["ratio"] = medians["lstmlens"] / medians["torch"]
+    if mode != "streaming":
+        row["gflops"] = _flops(*point) * medians["lstmlens"] / batch / 1e9
+        row["pct_of_peak"] = 100.0 * row["gflops"] / peak
+    return row
+
+
+def _targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    def ok(values: list[bool]) -> bool | None:
+        return all(values) if values else None
+
+    batch_modes = [r for r in rows if r["mode"] != "streaming" and r["ratio"] is not None]
+    small = [r for r in batch_modes if r["hidden"] <= 64 and r["batch"] <= 32]
+    stream = [r for r in rows if r["mode"] == "streaming" and r["ratio"] is not None
+              and r["hidden"] <= 64]
+    large = [r for r in rows if r["mode"] != "streaming" and r["hidden"] >= 128
+             and r["batch"] >= 32]
+    return {
+        "ratio_at_least_1_everywhere": ok([r["ratio"] >= TARGETS["ratio_everywhere"]
+                                           for r in batch_modes]),
+        "ratio_at_least_5_small": ok([r["ratio"] >= TARGETS["ratio_small"] for r in small]),
+        "streaming_at_least_50x": ok([r["ratio"] >= TARGETS["streaming_ratio"] for r in stream]),
+        "large_at_least_70pct_peak": ok([r["pct_of_peak"] >= TARGETS["large_pct_of_peak"]
+                                         for r in large]),
+    }
+
+
+def _table(rows: list[dict[str, Any]]) -> str:
+    lines = ["| mode | hidden | batch | time | lstmlens /s | torch /s | ratio | GFLOP/s | % peak |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        torch_rate = f"{r['torch_per_s']:,.0f}" if r["torch_per_s"] else "-"
+        ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-"
+        gflops = f"{r['gflops']:.1f}" if r["gflops"] is not None else "-"
+        pct = f"{r['pct_of_peak']:.0f}%" if r["pct_of_peak"] is not None else "-"
+        lines.append(f"| {r['mode']} | {r['hidden']} | {r['batch']} | {r['time']} | "
+                     f"{r['lstmlens_per_s']:,.0f} | {torch_rate} | {ratio} | {gflops} | {pct} |")
+    return "\n".join(lines)
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """Command-line options (see ``--help``)."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true",
+                        help="tiny grid and budget, no compile timing (smoke run)")
+    parser.add_argument("--modes", nargs="+", choices=MODES, default=list(MODES))
+    parser.add_argument("--hidden", nargs="+", type=int, help="default 8 32 64 128 256")
+    parser.add_argument("--batch", nargs="+", type=int, help="default 1 32 256")
+    parser.add_argument("--time", nargs="+", type=int, help="default 24 96")
+    parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
+    parser.add_argument("--repeats", type=int, help="repeats per library and point (default 5)")
+    parser.add_argument("--budget", type=float,
+                        help="seconds per grid point, both libraries together (default 4)")
+    parser.add_argument("--compile-timing", action=argparse.BooleanOptionalAction, default=None,
+                        help="measure cold/warm compile time in subprocesses (default: "
+                             "on unless --quick)")
+    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    args = parser.parse_args(argv)
+    # --quick changes the defaults only; options given explicitly still win.
+    defaults = ([8, 32], [1, 8], [12], 3, 0.2) if args.quick else (
+        [8, 32, 64, 128, 256], [1, 32, 256], [24, 96], 5, 4.0)
+    for name, value in zip(("hidden", "batch", "time", "repeats", "budget"), defaults,
+                           strict=True):
+        if getattr(args, name) is None:
+            setattr(args, name, value)
+    if args.compile_timing is None:
+        args.compile_timing = not args.quick
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
+    """Run the benchmark, print the table and write the JSON file; returns the results."""
+    args = parse_args(argv)
+    numba.set_num_threads(args.threads)
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    peak = gemm_peak(512 if args.quick else 2048, 0.2 if args.quick else 3.0)
+    print(f"float32 GEMM peak on {args.threads} threads: {peak:.1f} GFLOP/s", flush=True)
+    rows = []
+    for point in _grid(args):
+        rows.append(measure(point, args, peak))
+        row = rows[-1]
+        ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
+        print(f"{point}: lstmlens {row['lstmlens_per_s']:,.0f}/s ratio {ratio}", flush=True)
+    compile_s = compile_times() if args.compile_timing else None
+    results = {
+        "meta": {"numpy": np.__version__, "numba": numba.__version__,
+                 "torch": getattr(torch, "__version__", None), "threads": args.threads,
+                 "features": FEATURES, "dtype": "float32", "repeats": args.repeats,
+                 "budget_s": args.budget, "python": platform.python_version(),
+                 "machine": platform.machine(), "cpu_count": os.cpu_count()},
+        "gemm_peak_gflops": peak,
+        "compile": compile_s,
+        "results": rows,
+        "targets": _targets(rows),
+    }
+    print(_table(rows))
+    print("compile time:", compile_s)
+    print("targets:", results["targets"])
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return results
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,37 @@
+"""Smoke run of ``benchmarks/engine.py --quick`` in-process: it runs and writes its JSON."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
+
+
+@pytest.mark.slow
+def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None:
+    spec = importlib.util.spec_from_file_location("engine_benchmark", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    try:
+        spec.loader.exec_module(module)
+        output = tmp_path / "engine.json"
+        module.main(["--quick", "--hidden", "8", "--batch", "1", "--time", "4",
+                     "--budget", "0.05", "--repeats", "1", "--output", str(output)])
+    finally:
+        sys.modules.pop(spec.name, None)
+    results = json.loads(output.read_text(encoding="utf-8"))
+    assert set(results) == {"meta", "gemm_peak_gflops", "compile", "results", "targets"}
+    assert results["gemm_peak_gflops"] > 0
+    assert {row["mode"] for row in results["results"]} == {"training", "inference", "streaming"}
+    for row in results["results"]:
+        assert set(row) == {"mode", "hidden", "batch", "time", "lstmlens_per_s", "torch_per_s",
+                            "ratio", "gflops", "pct_of_peak"}
+        assert row["lstmlens_per_s"] > 0
+    assert set(results["targets"]) == {"ratio_at_least_1_everywhere", "ratio_at_least_5_small",
+                                       "streaming_at_least_50x", "large_at_least_70pct_peak"}
