@@ -31,7 +31,8 @@ def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None
     assert {row["mode"] for row in results["results"]} == {"training", "inference", "streaming"}
     for row in results["results"]:
         assert set(row) == {"mode", "hidden", "batch", "time", "lstmlens_per_s", "torch_per_s",
-                            "ratio", "gflops", "pct_of_peak"}
+                            "ratio", "lstmlens_best_per_s", "torch_best_per_s", "ratio_best",
+                            "gflops", "pct_of_peak"}
         assert row["lstmlens_per_s"] > 0
     assert set(results["targets"]) == {"ratio_at_least_1_everywhere", "ratio_at_least_5_small",
                                        "streaming_at_least_50x", "large_at_least_70pct_peak"}

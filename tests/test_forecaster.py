@@ -386,7 +386,8 @@ def test_recursive_intervals_for_a_shorter_horizon() -> None:
 
 def test_a_plain_list_is_one_series_with_automatic_settings() -> None:
     values = list(50.0 + 10.0 * np.sin(np.arange(80) / 3.0))
-    model = LSTMForecaster(max_steps=20, progress=False).fit(values)
+    model = LSTMForecaster(max_steps=20, hidden_size=4, batch_size=16, progress=False)
+    model.fit(values)
     assert model.ids_ == ("series_0",)
     # no frequency: season 1, horizon 8, input 16 values one per step
     assert (model.season_, model.horizon_, model.input_size_, model.step_length_) == (1, 8, 16, 1)
@@ -417,3 +418,12 @@ def test_backtest_on_dates_reports_date_cutoffs() -> None:
     last = hourly_frame()["ds"].max()
     assert result["cutoff"].max() == last - pd.Timedelta(hours=6)
     assert (result["ds"] > result["cutoff"]).all()
+
+
+def test_members_trained_in_processes_equal_members_trained_in_turn() -> None:
+    data = hourly_frame(2)
+    serial = LSTMForecaster(**TINY, ensemble_size=2).fit(data)
+    parallel = LSTMForecaster(**TINY, ensemble_size=2, n_jobs=2).fit(data)
+    for one, other in zip(serial.networks_, parallel.networks_, strict=True):
+        for name, value in one.parameters.items():
+            np.testing.assert_array_equal(value, other.parameters[name])

@@ -26,20 +26,23 @@ SHAPES = [(1, 1, 1, 1), (1, 6, 3, 5), (3, 1, 2, 4), (4, 7, 8, 16), (2, 3, 1, 33)
 TRACE_FIELDS = ("gates", "long_term_memory", "short_term_memory", "input_part", "memory_part")
 GRAD_FIELDS = ("grad_inputs", "grad_weight_ih", "grad_weight_hh", "grad_bias",
                "grad_initial_short_term_memory", "grad_initial_long_term_memory")
+NEVER, ALWAYS = 1 << 60, 0
 PATHS = {
-    # name: (BLAS from batch x hidden, threads from work per sequence, threads from units)
-    "fused-serial": (1 << 60, 1 << 60, 1 << 60),
-    "fused-threads": (1 << 60, 0, 0),
-    "blas-serial": (0, 1 << 60, 1 << 60),
-    "blas-threads": (0, 0, 0),
+    # name: (recurrent product in BLAS, threads for whole sequences, threads per step,
+    #        projection and gradient products in BLAS) -- each "from this size on"
+    "fused-serial": (NEVER, NEVER, NEVER, NEVER),
+    "fused-threads": (NEVER, ALWAYS, ALWAYS, ALWAYS),
+    "blas-serial": (ALWAYS, NEVER, NEVER, NEVER),
+    "blas-threads": (ALWAYS, ALWAYS, ALWAYS, ALWAYS),
 }
 
 
 @pytest.fixture(params=list(PATHS))
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Force one of the four execution paths whatever the shape."""
-    blas, sequence_work, step_units = PATHS[request.param]
+    blas, sequence_work, step_units, gemm = PATHS[request.param]
     monkeypatch.setattr(kernels, "BLAS_MIN_BATCH_HIDDEN", blas)
+    monkeypatch.setattr(kernels, "BLAS_MIN_GEMM_WORK", gemm)
     monkeypatch.setattr(kernels, "PARALLEL_MIN_SEQUENCE_WORK", sequence_work)
     monkeypatch.setattr(kernels, "PARALLEL_MIN_STEP_UNITS", step_units)
     yield request.param
@@ -110,7 +113,7 @@ def test_default_thresholds_pick_blas_for_large_batch_times_hidden() -> None:
 
 
 def test_large_shape_on_the_default_blas_path_matches_reference() -> None:
-    shape = (64, 3, 8, 96)
+    shape = (96, 3, 8, 96)
     assert kernels.uses_blas(shape[0], shape[3])
     args, (grad_h, grad_c) = _layer(shape, np.float64)
     _compare_trace(kernels.layer_forward(*args, True), reference.layer_forward(*args, True),

@@ -36,7 +36,7 @@ from lstmlens.progress import TrainingProgress
 from lstmlens.serving import Context
 from lstmlens.settings import CovariatePlan, listing
 from lstmlens.trace import NetworkTrace
-from lstmlens.training import TrainingResult, train_network
+from lstmlens.training import TrainingResult, train_in_processes, train_network
 from lstmlens.windows import (
     FlatPanel,
     FloatArray,
@@ -197,6 +197,9 @@ class LSTMForecaster:
         budget, then restore the best weights).
     ensemble_size : int, default 1
         Networks trained from different seeds; forecasts are their median.
+    n_jobs : int, default 1
+        Processes training ensemble members at once (one thread each; -1 = one per CPU).
+        Each member is the same as when trained alone in one thread.
     random_state : int or None, default 0
         Seed of everything random: the same seed gives a bit-identical model.
     dtype : {"float32", "float64"}, default "float32"
@@ -259,6 +262,7 @@ class LSTMForecaster:
         early_stopping: bool = True,
         patience: int | None = None,
         ensemble_size: int = 1,
+        n_jobs: int = 1,
         random_state: int | None = 0,
         dtype: str = "float32",
         calendar_features: bool | str = "auto",
@@ -290,6 +294,7 @@ class LSTMForecaster:
         self.early_stopping = early_stopping
         self.patience = patience
         self.ensemble_size = ensemble_size
+        self.n_jobs = n_jobs
         self.random_state = random_state
         self.dtype = dtype
         self.calendar_features = calendar_features
@@ -415,12 +420,17 @@ class LSTMForecaster:
         train: tuple[IntArray, IntArray],
         validation: tuple[IntArray, IntArray],
     ) -> list[TrainingResult]:
-        config = settings.training_config(self.get_params(), train[0].size)
+        workers = min(self.ensemble_size, self.n_jobs if self.n_jobs > 0 else os.cpu_count() or 1)
+        config = settings.training_config(self.get_params(), train[0].size, workers)
         checked = validation if self.early_stopping else (validation[0][:0], validation[1][:0])
         # One child generator per member: members differ, and each is reproducible alone.
         rngs = np.random.default_rng(self.random_state).spawn(self.ensemble_size)
         results: list[TrainingResult] = []
         with TrainingProgress(self.progress, config.max_steps, self.ensemble_size) as bar:
+            if workers > 1:
+                return train_in_processes(
+                    flat, spec, train, checked, config, rngs, workers, bar.member_done
+                )
             for member, rng in enumerate(rngs):
                 bar.start_member(member, sum(r.steps for r in results))
                 results.append(

@@ -32,13 +32,18 @@ from lstmlens.reference import LayerGradients
 from lstmlens.trace import LayerTrace
 
 #: batch x hidden at or above which the recurrent product is one BLAS call per step.
-BLAS_MIN_BATCH_HIDDEN = 32 * 128
+BLAS_MIN_BATCH_HIDDEN = 8192
+#: Multiply-adds from which the all-steps input projection and the after-the-loop gradient
+#: products go to BLAS; below it they run in serial Numba loops (no BLAS threads to wake).
+BLAS_MIN_GEMM_WORK = 1 << 21
 #: Multiply-adds per call (B x T x 4H x H) from which the whole-sequence loops use threads.
 #: Below it, starting the thread team costs more than it saves (and on a busy machine a
 #: parallel region can stall on a descheduled thread, so it must pay for itself clearly).
 PARALLEL_MIN_SEQUENCE_WORK = 1 << 21
-#: Hidden units per step (B x H) from which the per-step pointwise loops use threads.
-PARALLEL_MIN_STEP_UNITS = 1 << 14
+#: Hidden units per step (B x H) from which the per-step pointwise loops use threads. A
+#: parallel region per step only pays for very large steps, and it is where a busy machine
+#: hurts most (a descheduled worker stalls every step).
+PARALLEL_MIN_STEP_UNITS = 1 << 16
 
 _EMPTY_PARTS: dict[np.dtype[np.floating], FloatArray] = {
     np.dtype(np.float32): np.empty((0, 0, 0), np.float32),
@@ -107,7 +112,12 @@ def layer_forward(
     w_hh = _as(weight_hh, dtype)
     bias = _as(bias_ih + bias_hh, dtype)  # (4H,), summed once as the reference does
     # One GEMM for every step's input projection: (B*T, I) @ (I, 4H) -> (B, T, 4H).
-    projected = np.matmul(x.reshape(batch * steps, features), _as(weight_ih, dtype).T)
+    rows = x.reshape(batch * steps, features)
+    if batch * steps * features * 4 * hidden >= BLAS_MIN_GEMM_WORK:
+        projected = np.matmul(rows, _as(weight_ih, dtype).T)
+    else:
+        projected = np.empty((batch * steps, 4 * hidden), dtype)
+        fused.project(rows, _as(weight_ih, dtype), projected)
     projected = projected.reshape(batch, steps, 4 * hidden)
     gates = np.empty((batch, steps, 4 * hidden), dtype)
     long_term = np.empty((batch, steps, hidden), dtype)
@@ -232,11 +242,21 @@ def layer_backward(
         out = (np.empty((4 * hidden, features), dtype), np.empty((4 * hidden, hidden), dtype),
                np.empty(4 * hidden, dtype))
     grad_w_ih, grad_w_hh, grad_bias = out
-    dz = grad_gates.reshape(batch * steps, 4 * hidden)  # (B*T, 4H)
-    np.matmul(dz.T, x.reshape(batch * steps, features), out=grad_w_ih)  # (4H, I)
-    np.matmul(dz.T, _previous_short_term(record).reshape(batch * steps, hidden), out=grad_w_hh)
-    dz.sum(axis=0, out=grad_bias)
-    grad_inputs = np.matmul(dz, _as(weight_ih, dtype)).reshape(batch, steps, features)
+    rows = batch * steps
+    dz = grad_gates.reshape(rows, 4 * hidden)  # (B*T, 4H)
+    x_rows = x.reshape(rows, features)
+    previous_h = _previous_short_term(record).reshape(rows, hidden)
+    w_ih = _as(weight_ih, dtype)
+    if rows * 4 * hidden * (features + hidden) >= BLAS_MIN_GEMM_WORK:
+        np.matmul(dz.T, x_rows, out=grad_w_ih)  # (4H, I)
+        np.matmul(dz.T, previous_h, out=grad_w_hh)  # (4H, H)
+        dz.sum(axis=0, out=grad_bias)
+        grad_inputs = np.matmul(dz, w_ih)  # (B*T, I)
+    else:
+        grad_inputs = np.empty((rows, features), dtype)
+        fused.weight_gradients(dz, x_rows, previous_h, w_ih, grad_w_ih, grad_w_hh, grad_bias,
+                               grad_inputs)
+    grad_inputs = grad_inputs.reshape(batch, steps, features)
     return LayerGradients(
         grad_inputs=grad_inputs,
         grad_weight_ih=grad_w_ih,

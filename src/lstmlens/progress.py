@@ -62,6 +62,12 @@ class TrainingProgress:
         if self._bar is not None:
             self._bar.update(self._task, description=f"member {member + 1}/{self.members}")
 
+    def member_done(self, result: Any) -> None:
+        """A member trained elsewhere (another process) finished after ``result.steps``."""
+        self._offset += int(result.steps)
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self._offset)
+
     def on_step(self, step: int, planned: int | None, loss: float) -> None:
         """Training callback: ``step`` steps done in the current member."""
         if self._bar is not None and step % 10 == 0:

@@ -172,8 +172,11 @@ def _validation_windows(params: Mapping[str, Any], panel: Panel, spec: WindowSpe
     return max(0, min(wanted, room // 2))
 
 
-def training_config(params: Mapping[str, Any], n_train: int) -> TrainingConfig:
-    """The training run's settings; ``max_steps="auto"`` is ~30 passes over the windows."""
+def training_config(params: Mapping[str, Any], n_train: int, workers: int = 1) -> TrainingConfig:
+    """The training run's settings; ``max_steps="auto"`` is ~30 passes over the windows.
+
+    A time budget is shared by the ensemble members, ``workers`` of them at a time.
+    """
     max_steps: int | None
     if params["max_steps"] == "auto":
         passes = 30 * n_train / params["batch_size"]
@@ -189,7 +192,7 @@ def training_config(params: Mapping[str, Any], n_train: int) -> TrainingConfig:
         learning_rate=params["learning_rate"],
         schedule=params["lr_schedule"],
         max_steps=max_steps,
-        time_budget=None if budget is None else budget / params["ensemble_size"],
+        time_budget=None if budget is None else budget * workers / params["ensemble_size"],
         batch_size=params["batch_size"],
         gradient_clip=params["gradient_clip"],
         eval_every=max(25, min(250, planned // 40)),
@@ -226,6 +229,11 @@ def validate_params(params: Mapping[str, Any]) -> None:
         _check_int(params, name, minimum=1, optional=True)
     for name in ("hidden_size", "num_layers", "batch_size", "ensemble_size"):
         _check_int(params, name, minimum=1)
+    n_jobs = params["n_jobs"]
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or not (
+        n_jobs >= 1 or n_jobs == -1
+    ):
+        raise ValueError(f"n_jobs must be an integer >= 1, or -1 for one per CPU, got {n_jobs!r}.")
     if params["max_steps"] != "auto":
         _check_int(params, "max_steps", minimum=1, optional=True)
     if params["max_steps"] is None and params["time_budget"] is None:

@@ -9,8 +9,11 @@ No pandas here.
 from __future__ import annotations
 
 import math
+import multiprocessing
+import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -29,6 +32,7 @@ __all__ = [
     "TrainingConfig",
     "TrainingResult",
     "network_forecast",
+    "train_in_processes",
     "train_network",
     "window_loss",
 ]
@@ -314,3 +318,66 @@ def network_forecast(network: LSTMNetwork, inputs: FloatArray, chunk: int = 4096
         for start in range(0, inputs.shape[0], chunk)
     ]
     return np.concatenate(parts, axis=0)
+
+
+# --- several members at once -------------------------------------------------------------------
+
+_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS",
+                     "NUMBA_NUM_THREADS")
+
+
+def train_in_processes(
+    panel: FlatPanel,
+    spec: WindowSpec,
+    train: tuple[IntArray, IntArray],
+    validation: tuple[IntArray, IntArray],
+    config: TrainingConfig,
+    rngs: Sequence[np.random.Generator],
+    workers: int,
+    on_member: Callable[[TrainingResult], None] | None = None,
+) -> list[TrainingResult]:
+    """Train one network per generator in ``workers`` processes, one thread each.
+
+    The small matrices of an LSTM step use several cores poorly, so separate members on
+    separate cores scale far better than threads inside one member. Each member depends only
+    on its own generator, so the result is bit-identical to training them one by one.
+
+    Parameters
+    ----------
+    panel, spec, train, validation, config
+        As for :func:`train_network`.
+    rngs : sequence of numpy.random.Generator
+        One per member.
+    workers : int
+        Processes to use (>= 2).
+    on_member : callable, optional
+        Called with each result as it arrives (in member order).
+
+    Returns
+    -------
+    list of TrainingResult
+        In the order of ``rngs``.
+    """
+    # Spawned workers start a fresh interpreter, so these must be set before they import
+    # NumPy and Numba; the parent's own thread pools are already running and unaffected.
+    saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
+    os.environ.update(dict.fromkeys(_THREAD_VARIABLES, "1"))
+    try:
+        context = multiprocessing.get_context("spawn")  # fork is unsafe with thread pools
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [
+                pool.submit(train_network, panel, spec, train, validation, config, rng)
+                for rng in rngs
+            ]
+            results = []
+            for future in futures:
+                results.append(future.result())
+                if on_member is not None:
+                    on_member(results[-1])
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+    return results

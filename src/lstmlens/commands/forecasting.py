@@ -48,7 +48,6 @@ _DATA, _MODEL, _OUTPUT = "Data", "Model", "Output"
 DataArgument = Annotated[
     Path,
     typer.Argument(
-        metavar="DATA",
         help="CSV file: long (unique_id, ds, y), wide (one column per series) or one column "
         "of numbers.",
         show_default=False,
@@ -57,7 +56,6 @@ DataArgument = Annotated[
 OptionalDataArgument = Annotated[
     Path | None,
     typer.Argument(
-        metavar="[DATA]",
         help="CSV file: long (unique_id, ds, y), wide (one column per series) or one column "
         "of numbers.",
         show_default="the embedded airline passengers 1949–1960",
@@ -356,8 +354,8 @@ def fit(
 
 
 def predict(
-    model_file: Annotated[
-        Path, typer.Argument(metavar="MODEL", help="Model file written by 'fit' or "
+    model: Annotated[
+        Path, typer.Argument(help="Model file written by 'fit' or "
                              "'forecast --save-model'.", show_default=False),
     ],
     horizon: Annotated[
@@ -377,10 +375,10 @@ def predict(
     """Forecast with a saved model: prints a table and writes a CSV."""
     with cli_errors(debug):
         check_writable(output, force)
-        model = _load_model(model_file)
-        forecasts = _predict(model, horizon, levels, quiet)
+        forecaster = _load_model(model)
+        forecasts = _predict(forecaster, horizon, levels, quiet)
         if not quiet:
-            _output.print_forecasts(forecasts, model.id_col, model.time_col)
+            _output.print_forecasts(forecasts, forecaster.id_col, forecaster.time_col)
         _output.write_csv(forecasts, output)
 
 
