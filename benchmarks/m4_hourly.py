@@ -37,6 +37,7 @@ DEFAULT_DATA = Path("/work/shared/data/m4-hourly-train.csv")
 DEFAULT_OUTPUT = HERE / "results" / "m4_hourly.json"
 HORIZON = 48
 SEASON = 24
+LEVELS = (80, 95)
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -126,11 +127,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
     started = time.perf_counter()
     model.fit(history)
-    frame = model.predict()
+    levels = LEVELS if model.intervals_ is not None else None
+    frame = model.predict(levels=levels)
     seconds = time.perf_counter() - started
     lstm = frame["LSTM"].to_numpy().reshape(len(history), HORIZON)
 
     actual = np.vstack(holdout.values)
+    coverage = {
+        str(level): float(np.mean(
+            (frame[f"LSTM-lo-{level}"].to_numpy() <= actual.ravel())
+            & (actual.ravel() <= frame[f"LSTM-hi-{level}"].to_numpy())
+        ))
+        for level in (levels or ())
+    }
     insample = list(history.values)
     forecasts = {
         "lstmlens": lstm,
@@ -165,6 +174,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             for member in model.training_
         ],
         "scores": scores,
+        "interval_coverage": coverage,
         "smape": scores["lstmlens"]["smape"],
         "mase": scores["lstmlens"]["mase"],
         "owa": scores["lstmlens"]["owa"],
@@ -187,6 +197,8 @@ def report(result: dict[str, Any]) -> None:
     print(f"{'model':<16}{'sMAPE':>8}{'MASE':>8}{'OWA':>8}")
     for name, score in result["scores"].items():
         print(f"{name:<16}{score['smape']:>8.3f}{score['mase']:>8.3f}{score['owa']:>8.3f}")
+    covered = ", ".join(f"{lv}%: {c:.1%}" for lv, c in result["interval_coverage"].items())
+    print(f"conformal interval coverage {covered}")
     print(f"lstmlens fit+predict: {result['fit_predict_seconds']:.1f} s, "
           f"peak memory {result['peak_rss_mb']:.0f} MiB, {result['threads']} thread(s)")
 

@@ -156,7 +156,7 @@ class LSTMForecaster:
         season per step (7 daily steps of 24 for hourly data), else 1.
     season : int, optional
         Seasonal period. Default from the frequency: h→24, D→7, W→52, M/MS→12, Q→4, else 1.
-    hidden_size : int, default 64
+    hidden_size : int, default 128
         Units of each LSTM layer.
     num_layers : int, default 1
         Stacked LSTM layers.
@@ -172,7 +172,7 @@ class LSTMForecaster:
     loss : {"mae", "mse", "huber", "pinball", "smape"}, default "mae"
         Training loss on the scaled targets. With the log transform, MAE is aligned with
         sMAPE and MASE (see :mod:`lstmlens.losses`).
-    learning_rate : float, default 2e-3
+    learning_rate : float, default 4e-3
         Adam's peak learning rate.
     lr_schedule : {"cosine", "constant"}, default "cosine"
         Cosine decay to 0 over the run, after a 2% warm-up.
@@ -245,14 +245,14 @@ class LSTMForecaster:
         input_size: int | None = None,
         step_length: int | None = None,
         season: int | None = None,
-        hidden_size: int = 64,
+        hidden_size: int = 128,
         num_layers: int = 1,
         strategy: str = "direct",
         baseline: str = "seasonal_naive",
         scaling: str = "level",
         log: bool | str = "auto",
         loss: str = "mae",
-        learning_rate: float = 2e-3,
+        learning_rate: float = 4e-3,
         lr_schedule: str = "cosine",
         max_steps: int | str | None = "auto",
         time_budget: float | None = None,

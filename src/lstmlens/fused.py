@@ -23,9 +23,10 @@ Why the loops look the way they do:
   vectorisation of the division inside the rational tanh.
 * Time is the outer loop and batch rows the inner one: the rows of one step are
   independent, so the CPU overlaps their latency-bound chains (tanh, division).
-* Batch rows are independent across time, so the parallel loops split the batch into
-  ``chunks`` (one per thread) and run the whole time loop inside each chunk: one parallel
-  region per call instead of one per step.
+* Batch rows are independent across time, so :mod:`lstmlens.kernels` runs the
+  whole-sequence kernels on blocks of rows from several threads (they release the GIL).
+  Only the per-step pointwise kernels of the BLAS path have ``prange`` variants, for
+  very large steps.
 * Per-step bodies are written out inside the loops: moving them into a helper taking
   (b, t) made Numba's generated code about twice as slow at small H.
 """
@@ -197,19 +198,6 @@ def forward_sequence(  # type: ignore[no-untyped-def]
                   long_term, short_term, memory_part)
 
 
-@_compiled(parallel=True)
-def forward_sequence_parallel(  # type: ignore[no-untyped-def]
-    projected, weight_hh, bias, h0, c0, gates, long_term, short_term, memory_part, chunks
-):
-    """:func:`forward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
-    batch = projected.shape[0]
-    weight_hh_t = np.ascontiguousarray(weight_hh.T)
-    per_chunk = (batch + chunks - 1) // chunks
-    for chunk in prange(chunks):
-        _forward_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), projected,
-                      weight_hh_t, bias, h0, c0, gates, long_term, short_term, memory_part)
-
-
 @njit(inline="always")
 def _pointwise_rows(first, last, t, projected, recurrent, bias, c0, gates, long_term,  # type: ignore[no-untyped-def]
                     short_term):
@@ -306,20 +294,6 @@ def backward_sequence(  # type: ignore[no-untyped-def]
     grad_h0[:] = 0
     _backward_rows(0, long_term.shape[0], gates, long_term, c0, weight_hh, grad_short_term,
                    grad_gates, grad_h0, grad_c0, one)
-
-
-@_compiled(parallel=True)
-def backward_sequence_parallel(  # type: ignore[no-untyped-def]
-    gates, long_term, c0, weight_hh, grad_short_term, grad_gates, grad_h0, grad_c0, one,
-    chunks
-):
-    """:func:`backward_sequence` with the batch split into ``chunks`` run on Numba's threads."""
-    batch = long_term.shape[0]
-    per_chunk = (batch + chunks - 1) // chunks
-    grad_h0[:] = 0
-    for chunk in prange(chunks):
-        _backward_rows(chunk * per_chunk, min(batch, (chunk + 1) * per_chunk), gates, long_term,
-                       c0, weight_hh, grad_short_term, grad_gates, grad_h0, grad_c0, one)
 
 
 @njit(inline="always")

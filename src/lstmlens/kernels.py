@@ -13,8 +13,9 @@ The work is split where each part runs fastest:
   dL/dh_{t-1} = dz_t @ W_hh is computed per step; dL/dW_ih, dL/dW_hh and dL/dx are then one
   GEMM each after the time loop.
 
-Batch rows are independent, so the fused loops split the batch over Numba's threads when
-the batch is big enough to pay for it (see :func:`numba.set_num_threads`).
+Batch rows are independent, so when the batch is big enough to pay for it the fused loops
+run blocks of rows on :func:`numba.get_num_threads` threads (set it with
+:func:`numba.set_num_threads`) through :func:`run_row_blocks`.
 
 float64 follows :mod:`lstmlens.reference` to rounding (1e-12 in practice). float32 uses a
 rational tanh/sigmoid (abs. error < 4e-7) and agrees with float64 to about 1e-5 on
@@ -22,6 +23,11 @@ typical data.
 """
 
 from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numba
 import numpy as np
@@ -64,6 +70,60 @@ def thread_chunks(batch: int, steps: int, hidden: int) -> int:
     elif batch * steps * 4 * hidden * hidden < PARALLEL_MIN_SEQUENCE_WORK:
         return 1
     return max(1, min(batch, int(numba.get_num_threads())))
+
+
+_HELPERS: ThreadPoolExecutor | None = None
+_HELPERS_SIZE = 0
+_HELPERS_LOCK = threading.Lock()
+#: Row blocks per thread: small enough that the last block does not keep anyone waiting long.
+BLOCKS_PER_THREAD = 4
+
+
+def _helpers(count: int) -> ThreadPoolExecutor:
+    """A process-wide pool of ``count`` helper threads, made on first use."""
+    global _HELPERS, _HELPERS_SIZE
+    with _HELPERS_LOCK:
+        if _HELPERS is None or _HELPERS_SIZE != count:
+            if _HELPERS is not None:
+                _HELPERS.shutdown(wait=False)
+            _HELPERS = ThreadPoolExecutor(count, thread_name_prefix="lstmlens-kernel")
+            _HELPERS_SIZE = count
+        return _HELPERS
+
+
+def run_row_blocks(run: Callable[[int, int], None], batch: int, threads: int) -> None:
+    """Call ``run(first, last)`` over blocks of batch rows, on this thread and helpers.
+
+    The kernels release the GIL, so the blocks run in parallel. Blocks are claimed one at a
+    time by whoever is free, and the caller never waits for a helper that has not started
+    a block: when other processes share the cores and a helper is not scheduled, the caller
+    simply does all the work itself instead of stalling at a barrier (which is what made
+    Numba's OpenMP ``prange`` regions take 10-100x longer on a busy machine).
+    """
+    size = max(1, -(-batch // (threads * BLOCKS_PER_THREAD)))
+    blocks = [(first, min(batch, first + size)) for first in range(0, batch, size)]
+    claims = itertools.count()  # next() is atomic under the GIL
+    busy = threading.Lock()  # held by a helper while it runs a block
+
+    def work(helper: bool) -> None:
+        while True:
+            if helper:
+                busy.acquire()
+            try:
+                index = next(claims)
+                if index >= len(blocks):
+                    return
+                run(*blocks[index])
+            finally:
+                if helper:
+                    busy.release()
+
+    pool = _helpers(threads - 1)
+    for _ in range(threads - 1):
+        pool.submit(work, True)
+    work(False)
+    with busy:  # wait only for a block a helper is running right now
+        pass
 
 
 def _as(array: FloatArray, dtype: np.dtype[np.floating]) -> FloatArray:
@@ -128,8 +188,11 @@ def layer_forward(
         _forward_blas(projected, w_hh, bias, h0, c0, gates, long_term, short_term,
                       memory_part, chunks)
     elif chunks > 1:
-        fused.forward_sequence_parallel(projected, w_hh, bias, h0, c0, gates, long_term,
-                                        short_term, memory_part, chunks)
+        def forward_rows(a: int, b: int) -> None:
+            fused.forward_sequence(projected[a:b], w_hh, bias, h0[a:b], c0[a:b], gates[a:b],
+                                   long_term[a:b], short_term[a:b], memory_part[a:b])
+
+        run_row_blocks(forward_rows, batch, chunks)
     else:
         fused.forward_sequence(projected, w_hh, bias, h0, c0, gates, long_term, short_term,
                                memory_part)
@@ -235,7 +298,12 @@ def layer_backward(
         grad_c0 = grad_c  # dL/dc_T in, dL/dc_0 out
         args = (gates, long_term, c0, w_hh, grad_h_seq, grad_gates, grad_h0, grad_c0, one)
         if chunks > 1:
-            fused.backward_sequence_parallel(*args, chunks)
+            def backward_rows(a: int, b: int) -> None:
+                fused.backward_sequence(gates[a:b], long_term[a:b], c0[a:b], w_hh,
+                                        grad_h_seq[a:b], grad_gates[a:b], grad_h0[a:b],
+                                        grad_c0[a:b], one)
+
+            run_row_blocks(backward_rows, batch, chunks)
         else:
             fused.backward_sequence(*args)
     if out is None:
