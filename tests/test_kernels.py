@@ -229,3 +229,24 @@ def test_parameters_stay_views_of_the_flat_buffer(network: LSTMNetwork) -> None:
         assert all(v.base is twin.flat_parameters for v in twin.parameters.values())
         np.testing.assert_array_equal(twin.flat_parameters, network.flat_parameters)
         assert twin.flat_parameters is not network.flat_parameters
+
+
+def test_row_blocks_reraise_a_failure_from_a_helper_thread() -> None:
+    """A block that fails on a helper thread must not be silently dropped."""
+    import threading
+    import time
+
+    from lstmlens.kernels import run_row_blocks
+
+    helper_ran = threading.Event()
+
+    def run(first: int, last: int) -> None:
+        if threading.current_thread() is threading.main_thread():
+            time.sleep(0.02)  # leave blocks for the helper to claim
+            return
+        helper_ran.set()
+        raise RuntimeError(f"block {first}-{last} failed on a helper")
+
+    with pytest.raises(RuntimeError, match="failed on a helper"):
+        run_row_blocks(run, batch=64, threads=2)
+    assert helper_ran.is_set()

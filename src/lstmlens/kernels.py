@@ -104,9 +104,10 @@ def run_row_blocks(run: Callable[[int, int], None], batch: int, threads: int) ->
     blocks = [(first, min(batch, first + size)) for first in range(0, batch, size)]
     claims = itertools.count()  # next() is atomic under the GIL
     busy = threading.Lock()  # held by a helper while it runs a block
+    errors: list[BaseException] = []  # recorded before the lock is released, so never lost
 
     def work(helper: bool) -> None:
-        while True:
+        while not errors:
             if helper:
                 busy.acquire()
             try:
@@ -114,6 +115,8 @@ def run_row_blocks(run: Callable[[int, int], None], batch: int, threads: int) ->
                 if index >= len(blocks):
                     return
                 run(*blocks[index])
+            except BaseException as error:  # re-raised on the calling thread below
+                errors.append(error)
             finally:
                 if helper:
                     busy.release()
@@ -124,6 +127,8 @@ def run_row_blocks(run: Callable[[int, int], None], batch: int, threads: int) ->
     work(False)
     with busy:  # wait only for a block a helper is running right now
         pass
+    if errors:
+        raise errors[0]
 
 
 def _as(array: FloatArray, dtype: np.dtype[np.floating]) -> FloatArray:
