@@ -52,7 +52,8 @@ def test_trace_attributions_reuse_the_traced_window_and_start() -> None:
     row_state = LSTMState(state.short_term_memory[:, 1:2], state.long_term_memory[:, 1:2])
     expected = _finite_differences(network, inputs[1], 1, row_state)
     np.testing.assert_allclose(attribution.gradients, expected, atol=1e-8)
-    assert attribution.prediction == trace.output[1, 1]
+    # A one-row rerun may round differently from the two-row trace in the last bit.
+    assert attribution.prediction == pytest.approx(trace.output[1, 1], rel=1e-12)
     top = attribution.top(2)
     assert abs(top[0][2]) >= abs(top[1][2]) and top[0][1] in "abc"
     assert attribution.by_step().shape == (5,) and attribution.by_feature().shape == (3,)

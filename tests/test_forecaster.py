@@ -30,6 +30,7 @@ TINY: dict[str, Any] = {
     "hidden_size": 6,
     "max_steps": 30,
     "batch_size": 16,
+    "ensemble_size": 1,
     "progress": False,
 }
 
@@ -339,7 +340,7 @@ def test_corrupt_or_foreign_files_are_refused(fitted: LSTMForecaster, tmp_path: 
 
 
 def test_ensemble_forecast_is_the_median_of_its_members() -> None:
-    model = LSTMForecaster(**TINY, ensemble_size=3).fit(hourly_frame())
+    model = LSTMForecaster(**{**TINY, "ensemble_size": 3}).fit(hourly_frame())
     assert len(model.networks_) == 3
     trace = model.trace("s0")
     members = [trace.to_original_units(net.forward(trace.inputs[None]).output[0])
@@ -422,8 +423,27 @@ def test_backtest_on_dates_reports_date_cutoffs() -> None:
 
 def test_members_trained_in_processes_equal_members_trained_in_turn() -> None:
     data = hourly_frame(2)
-    serial = LSTMForecaster(**TINY, ensemble_size=2).fit(data)
-    parallel = LSTMForecaster(**TINY, ensemble_size=2, n_jobs=2).fit(data)
+    serial = LSTMForecaster(**{**TINY, "ensemble_size": 2, "n_jobs": 1}).fit(data)
+    parallel = LSTMForecaster(**{**TINY, "ensemble_size": 2, "n_jobs": 2}).fit(data)
     for one, other in zip(serial.networks_, parallel.networks_, strict=True):
         for name, value in one.parameters.items():
             np.testing.assert_array_equal(value, other.parameters[name])
+
+
+def test_settings_that_contradict_the_data_are_explained() -> None:
+    ramp = ramp_frame()
+    with pytest.raises(ValueError, match="calendar_features=True needs dates"):
+        LSTMForecaster(**{**TINY, "input_size": 12}, calendar_features=True).fit(ramp)
+    negative = ramp.assign(y=ramp["y"] - 50.0)
+    with pytest.raises(DataError, match="log=True needs positive values, but series 'ramp'"):
+        LSTMForecaster(**{**TINY, "input_size": 12}, log=True).fit(negative)
+    model = LSTMForecaster(**{**TINY, "input_size": 12, "season": 4}).fit(negative)
+    assert model.log_ is False  # "auto" leaves non-positive data unlogged
+
+
+def test_hourly_data_gets_the_tuned_ensemble_by_default() -> None:
+    settings = {**TINY, "ensemble_size": "auto", "n_jobs": 1, "max_steps": 5}
+    assert len(LSTMForecaster(**settings).fit(hourly_frame(1)).networks_) == 4
+    monthly = ramp_frame(60).assign(ds=pd.date_range("2000-01-01", periods=60, freq="MS"))
+    model = LSTMForecaster(**{**settings, "input_size": 12}).fit(monthly)
+    assert len(model.networks_) == 1

@@ -69,6 +69,7 @@ class Plan:
     spec: WindowSpec
     covariates: CovariatePlan
     validation_windows: int
+    ensemble_size: int
 
 
 # --- resolving ---------------------------------------------------------------------------------
@@ -111,7 +112,10 @@ def resolve_plan(params: Mapping[str, Any], panel: Panel) -> Plan:
         n_covariates=len(covariates.names),
         scale_by_level=params["scaling"] == "level",
     )
-    return Plan(spec, covariates, _validation_windows(params, panel, spec))
+    ensemble = params["ensemble_size"]
+    if ensemble == "auto":
+        ensemble = presets.default_ensemble_size(freq)
+    return Plan(spec, covariates, _validation_windows(params, panel, spec), int(ensemble))
 
 
 def _input_size(params: Mapping[str, Any], panel: Panel, season: int, horizon: int) -> int:
@@ -172,10 +176,12 @@ def _validation_windows(params: Mapping[str, Any], panel: Panel, spec: WindowSpe
     return max(0, min(wanted, room // 2))
 
 
-def training_config(params: Mapping[str, Any], n_train: int, workers: int = 1) -> TrainingConfig:
+def training_config(
+    params: Mapping[str, Any], n_train: int, members: int = 1, workers: int = 1
+) -> TrainingConfig:
     """The training run's settings; ``max_steps="auto"`` is ~30 passes over the windows.
 
-    A time budget is shared by the ensemble members, ``workers`` of them at a time.
+    A time budget is shared by the ``members`` of the ensemble, ``workers`` at a time.
     """
     max_steps: int | None
     if params["max_steps"] == "auto":
@@ -192,7 +198,7 @@ def training_config(params: Mapping[str, Any], n_train: int, workers: int = 1) -
         learning_rate=params["learning_rate"],
         schedule=params["lr_schedule"],
         max_steps=max_steps,
-        time_budget=None if budget is None else budget * workers / params["ensemble_size"],
+        time_budget=None if budget is None else budget * workers / members,
         batch_size=params["batch_size"],
         gradient_clip=params["gradient_clip"],
         eval_every=max(25, min(250, planned // 40)),
@@ -227,8 +233,10 @@ def validate_params(params: Mapping[str, Any]) -> None:
             raise ValueError(f"{name} must be one of {list(allowed)}, got {value!r}.")
     for name in ("horizon", "input_size", "step_length", "season"):
         _check_int(params, name, minimum=1, optional=True)
-    for name in ("hidden_size", "num_layers", "batch_size", "ensemble_size"):
+    for name in ("hidden_size", "num_layers", "batch_size"):
         _check_int(params, name, minimum=1)
+    if params["ensemble_size"] != "auto":
+        _check_int(params, "ensemble_size", minimum=1)
     n_jobs = params["n_jobs"]
     if isinstance(n_jobs, bool) or not isinstance(n_jobs, int | np.integer) or not (
         n_jobs >= 1 or n_jobs == -1

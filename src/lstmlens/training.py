@@ -213,8 +213,8 @@ def train_network(
     optimizer = Adam(network, lr=config.learning_rate)
     dtype = network.dtype.type
     checks = _Validation(panel, spec, validation, config, dtype)
+    weights = _Weights(network)
     result = TrainingResult(network=network)
-    best = {name: value.copy() for name, value in network.parameters.items()}
     block_losses: list[float] = []
     n_train = train[0].size
     step = 0
@@ -236,18 +236,38 @@ def train_network(
         if step % config.eval_every == 0:
             result.loss_curve.append(float(np.mean(block_losses)))
             block_losses.clear()
-            if checks.enabled and _check(checks, network, result, best, step, config):
+            if checks.enabled and _check(checks, weights, result, step, config):
                 result.stopped_early = True
                 break
     if not checks.enabled:
-        best = {name: value.copy() for name, value in network.parameters.items()}
+        weights.remember()
         result.best_step = step
     elif not result.validation_curve or step % config.eval_every:
-        _check(checks, network, result, best, step, config)  # score the final weights too
-    network.parameters.update(best)
+        _check(checks, weights, result, step, config)  # score the final weights too
+    weights.restore_best()
     result.steps = step
     result.seconds = time.perf_counter() - started
     return result
+
+
+class _Weights:
+    """The network's live weights and a copy of the best ones seen so far."""
+
+    def __init__(self, network: LSTMNetwork) -> None:
+        self.network = network
+        self.best = network.flat_parameters.copy()
+
+    def remember(self) -> None:
+        self.best[...] = self.network.flat_parameters
+
+    def restore_best(self) -> None:
+        _assign(self.network, self.best)
+
+
+def _assign(network: LSTMNetwork, values: FloatArray) -> None:
+    """Copy ``values`` into the network's parameters (and tell caches they changed)."""
+    network.flat_parameters[...] = values
+    network.version += 1
 
 
 class _Validation:
@@ -278,20 +298,18 @@ class _Validation:
 
 def _check(
     checks: _Validation,
-    network: LSTMNetwork,
+    weights: _Weights,
     result: TrainingResult,
-    best: dict[str, FloatArray],
     step: int,
     config: TrainingConfig,
 ) -> bool:
     """Score the current weights, remember them if best; True when patience has run out."""
-    score = checks.score(network)
+    score = checks.score(weights.network)
     result.validation_curve.append(score)
     if result.best_validation_loss is None or score < result.best_validation_loss:
         result.best_validation_loss = score
         result.best_step = step
-        for name, value in network.parameters.items():
-            best[name][...] = value
+        weights.remember()
     if config.patience is None:
         return False
     checks_since_best = (step - result.best_step) // config.eval_every
