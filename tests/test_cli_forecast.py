@@ -274,7 +274,8 @@ def test_cli_defaults_are_the_library_defaults() -> None:
     library = inspect.signature(LSTMForecaster).parameters
     cli = inspect.signature(forecasting.fit).parameters
     assert cli["hidden_size"].default == library["hidden_size"].default
-    assert cli["ensemble"].default == library["ensemble_size"].default
+    # None on the command line means the library's automatic choice.
+    assert cli["ensemble"].default is None and library["ensemble_size"].default == "auto"
     assert cli["seed"].default == library["random_state"].default
     assert library["max_steps"].default == "auto"
 

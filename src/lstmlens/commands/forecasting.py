@@ -132,8 +132,10 @@ TimeBudgetOption = Annotated[
                  rich_help_panel=_MODEL),
 ]
 EnsembleOption = Annotated[
-    int, typer.Option("--ensemble", min=1, help="Networks trained from different seeds; the "
-                      "forecast is their median.", rich_help_panel=_MODEL),
+    int | None,
+    typer.Option("--ensemble", min=1, help="Networks trained from different seeds; the "
+                 "forecast is their median.", show_default="auto: 4 for hourly data, else 1",
+                 rich_help_panel=_MODEL),
 ]
 QuietOption = Annotated[
     bool, typer.Option("--quiet", "-q", help="No progress bar and no forecast table."),
@@ -164,10 +166,10 @@ class ModelSpec:
     horizon: int | None = None
     season: int | None = None
     input_size: int | None = None
-    hidden_size: int = 64
+    hidden_size: int = 128
     max_steps: int | None = None
     time_budget: float | None = None
-    ensemble: int = 1
+    ensemble: int | None = None
     seed: int = 0
     quiet: bool = False
 
@@ -185,7 +187,7 @@ class ModelSpec:
             hidden_size=self.hidden_size,
             max_steps="auto" if self.max_steps is None else self.max_steps,
             time_budget=self.time_budget,
-            ensemble_size=self.ensemble,
+            ensemble_size="auto" if self.ensemble is None else self.ensemble,
             random_state=self.seed,
             progress=not self.quiet,
             id_col=data.id_col,
@@ -285,10 +287,10 @@ def forecast(
     missing: MissingOption = Missing.error,
     season: SeasonOption = None,
     input_size: InputSizeOption = None,
-    hidden_size: HiddenSizeOption = 64,
+    hidden_size: HiddenSizeOption = 128,
     max_steps: MaxStepsOption = None,
     time_budget: TimeBudgetOption = None,
-    ensemble: EnsembleOption = 1,
+    ensemble: EnsembleOption = None,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -334,10 +336,10 @@ def fit(
     missing: MissingOption = Missing.error,
     season: SeasonOption = None,
     input_size: InputSizeOption = None,
-    hidden_size: HiddenSizeOption = 64,
+    hidden_size: HiddenSizeOption = 128,
     max_steps: MaxStepsOption = None,
     time_budget: TimeBudgetOption = None,
-    ensemble: EnsembleOption = 1,
+    ensemble: EnsembleOption = None,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
@@ -406,10 +408,10 @@ def backtest(
     missing: MissingOption = Missing.error,
     season: SeasonOption = None,
     input_size: InputSizeOption = None,
-    hidden_size: HiddenSizeOption = 64,
+    hidden_size: HiddenSizeOption = 128,
     max_steps: MaxStepsOption = None,
     time_budget: TimeBudgetOption = None,
-    ensemble: EnsembleOption = 1,
+    ensemble: EnsembleOption = None,
     seed: SeedOption = 0,
     quiet: QuietOption = False,
     debug: DebugOption = False,
