@@ -128,3 +128,10 @@ def test_report_opens_in_chromium_without_errors(report_html: str, tmp_path: Pat
     assert errors == []
     assert loaded == [True] * 4
     assert title == "lstmlens report: series s1"
+
+
+
+def test_forecaster_repr_html_delegates_to_the_report_card() -> None:
+    assert LSTMForecaster()._repr_html_() == forecaster_repr_html(LSTMForecaster())
+    card = tiny_forecaster()._repr_html_()
+    assert "Forecast of series s0" in card and "half-life" in card

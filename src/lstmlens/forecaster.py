@@ -340,6 +340,12 @@ class LSTMForecaster:
         ]
         return f"LSTMForecaster({', '.join(changed)})"
 
+    def _repr_html_(self) -> str:
+        """A notebook card: the forecast, its figures and what the memory holds."""
+        from lstmlens.explain.report import forecaster_repr_html
+
+        return forecaster_repr_html(self)
+
     def _check_fitted(self) -> None:
         if not hasattr(self, "networks_"):
             raise NotFittedError(NOT_FITTED_MESSAGE)
