@@ -105,8 +105,9 @@ def test_float32_agrees_with_float64(shape: tuple[int, int, int, int], path: str
 
 
 def test_default_thresholds_pick_blas_for_large_batch_times_hidden() -> None:
-    assert not kernels.uses_blas(1, 256)
-    assert not kernels.uses_blas(32, 64)
+    assert not kernels.uses_blas(1, 256)  # one sequence: the fused loop wins
+    assert not kernels.uses_blas(8, 64)
+    assert kernels.uses_blas(32, 64)
     assert kernels.uses_blas(256, 128)
     assert kernels.thread_chunks(1, 96, 256) == 1
     assert kernels.thread_chunks(1, 24, 8) == 1

@@ -38,7 +38,9 @@ from lstmlens.reference import LayerGradients
 from lstmlens.trace import LayerTrace
 
 #: batch x hidden at or above which the recurrent product is one BLAS call per step.
-BLAS_MIN_BATCH_HIDDEN = 8192
+#: Measured on 2 cores: at B=32, H=64 a training step runs 1.8x faster with BLAS than with the
+#: fused loop (which is not register-blocked), while B=1 shapes gain nothing from it.
+BLAS_MIN_BATCH_HIDDEN = 1024
 #: Multiply-adds from which the all-steps input projection and the after-the-loop gradient
 #: products go to BLAS; below it they run in serial Numba loops (no BLAS threads to wake).
 BLAS_MIN_GEMM_WORK = 1 << 21
