@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, NoReturn
 
-import click
 import typer
 
 __all__ = [
@@ -134,7 +133,8 @@ def cli_errors(debug: bool = False) -> Iterator[None]:
     """
     try:
         yield
-    except (typer.Exit, click.exceptions.ClickException, click.exceptions.Abort):
+    # Usage errors and Ctrl+C are typer's to report (typer carries its own copy of click).
+    except (typer.Exit, typer.TyperException, typer.Abort):
         raise
     except OutputExistsError as error:
         fail(_describe(error), EXIT_EXISTS)
