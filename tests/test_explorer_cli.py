@@ -149,3 +149,21 @@ def test_explore_runs_as_a_real_server(saved: tuple[Path, Path]) -> None:
         output, errors = process.communicate(timeout=20)
     assert f"{base}/" in output.decode()
     assert "Traceback" not in errors.decode()
+
+
+def test_explore_without_the_web_extra_says_how_to_install_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    from typer.testing import CliRunner
+
+    from lstmlens.cli import app
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "fastapi" else real_find_spec(name, *a))
+    result = CliRunner().invoke(app, ["explore", "--no-browser"])
+    assert result.exit_code == 2
+    assert "pip install 'lstmlens[explorer]'" in result.output
+    assert "Traceback" not in result.output

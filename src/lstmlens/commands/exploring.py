@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from lstmlens.commands._errors import DebugOption, cli_errors
+from lstmlens.commands._errors import DebugOption, cli_errors, fail
 
 if TYPE_CHECKING:
     from lstmlens.data import Panel
@@ -119,6 +119,7 @@ def explore(
     """Open a local web page to step through a model: every gate, memory and weight, with
     what-if edits recomputed by the engine. Stop it with Ctrl+C."""
     with cli_errors(debug):
+        _require_explorer_extra()
         from lstmlens.explorer import server
         from lstmlens.explorer.app import create_app
 
@@ -147,3 +148,14 @@ def explore(
 def register(app: typer.Typer) -> None:
     """Add the ``explore`` command to ``app``."""
     app.command(no_args_is_help=False)(explore)
+
+
+def _require_explorer_extra() -> None:
+    """Fail with the install command when the explorer's optional web stack is missing."""
+    import importlib.util
+
+    missing = [name for name in ("fastapi", "uvicorn", "multipart")
+               if importlib.util.find_spec(name) is None]
+    if missing:
+        fail(f"the explorer needs {', '.join(missing)}, which a core install leaves out: "
+             "pip install 'lstmlens[explorer]'.")
