@@ -18,33 +18,32 @@ from __future__ import annotations
 
 import inspect
 import os
-import warnings
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from lstmlens import backtesting, predict_checks, serving, settings, updates
 from lstmlens import data as data_module
-from lstmlens import serving, settings
 from lstmlens.data import DataError, Panel
-from lstmlens.intervals import ConformalIntervals
+from lstmlens.fitting import calibrate as _calibrate
+from lstmlens.fitting import panel_summary as _panel_summary
+from lstmlens.fitting import result_summary as _result_summary
+from lstmlens.fitting import train_members as _train_members
+from lstmlens.fitting import warn_constant as _warn_constant
+from lstmlens.forecast_trace import ForecastTrace, trace_series
 from lstmlens.model_file import FittedState, read_model, write_model
-from lstmlens.network import LSTMNetwork
-from lstmlens.progress import TrainingProgress
 from lstmlens.serving import Context
-from lstmlens.settings import CovariatePlan, listing
-from lstmlens.trace import NetworkTrace
-from lstmlens.training import TrainingResult, train_in_processes, train_network
+from lstmlens.settings import CovariatePlan
+from lstmlens.training import TrainingResult
+from lstmlens.updates import Additions
 from lstmlens.windows import (
     FlatPanel,
     FloatArray,
     IntArray,
     WindowSpec,
-    build_windows,
     split_origins,
-    unscale,
 )
 
 __all__ = ["MODEL_NAME", "ForecastTrace", "LSTMForecaster", "NotFittedError"]
@@ -60,76 +59,6 @@ NOT_FITTED_MESSAGE = (
 
 class NotFittedError(ValueError, AttributeError):
     """A method needs a fitted forecaster (like scikit-learn's ``NotFittedError``)."""
-
-
-# =============================================================================================
-# The trace of one forecast (contract with lstmlens.explain and the explorer)
-# =============================================================================================
-
-
-@dataclass(frozen=True)
-class ForecastTrace:
-    """Everything the network computed for one series' forecast, with its context.
-
-    Attributes
-    ----------
-    series_id : str
-        The series.
-    network_trace : NetworkTrace
-        Every gate and memory of every step, from ``network_.forward(inputs[None],
-        record_trace=True)`` on the series' last input window (batch of 1; ensemble member 0).
-    inputs : (T, I)
-        The scaled network inputs of that window.
-    feature_names : tuple of str
-        Length ``I``: ``"y[t-23]"`` .. ``"y[t]"`` (``t`` = the step's last time), then the
-        covariates, e.g. ``"hour_sin"``.
-    step_labels : tuple of str
-        Length ``T``: the time each step covers, e.g. ``"2016-07-01 00:00 – 23:00"``, or
-        ``"values 1–24"`` without dates.
-    history : (L,)
-        The raw values of the input window.
-    history_index : pandas.Index
-        Their timestamps.
-    forecast : (h,)
-        Member 0's forecast in original units (equals ``predict()`` for a single member).
-    forecast_index : pandas.Index
-        The forecast's timestamps.
-    level : float
-        The window's level ``ℓ`` (values were divided by it).
-    base : (O,)
-        The base forecast (seasonal naive by default) in scaled units; the network's output
-        is a correction added to it.
-    log_transform : bool
-        Whether scaled values are ``log(y / ℓ)`` (else ``y / ℓ``).
-    """
-
-    series_id: str
-    network_trace: NetworkTrace
-    inputs: FloatArray
-    feature_names: tuple[str, ...]
-    step_labels: tuple[str, ...]
-    history: FloatArray
-    history_index: pd.Index
-    forecast: FloatArray
-    forecast_index: pd.Index
-    level: float
-    base: FloatArray = field(repr=False, default_factory=lambda: np.zeros(0))
-    log_transform: bool = True
-
-    def to_original_units(self, network_output: FloatArray) -> FloatArray:
-        """Map the network's output, (O,) or (1, O), to values in the data's units.
-
-        ``ℓ · exp(base + output)`` with the log transform, else ``ℓ · (base + output)``.
-        """
-        output = np.asarray(network_output, dtype=np.float64).reshape(-1)
-        if output.shape != self.base.shape:
-            raise ValueError(
-                f"network_output must have {self.base.size} values (the network's output "
-                f"size), got shape {np.shape(network_output)}."
-            )
-        scaled = (self.base + output)[None, :]
-        original = unscale(scaled, np.array([self.level]), self.log_transform)[0]
-        return np.asarray(original, dtype=np.float64)
 
 
 # =============================================================================================
@@ -428,23 +357,11 @@ class LSTMForecaster:
         validation: tuple[IntArray, IntArray],
         members: int,
     ) -> list[TrainingResult]:
-        workers = min(members, self.n_jobs if self.n_jobs > 0 else os.cpu_count() or 1)
-        config = settings.training_config(self.get_params(), train[0].size, members, workers)
-        checked = validation if self.early_stopping else (validation[0][:0], validation[1][:0])
-        # One child generator per member: members differ, and each is reproducible alone.
-        rngs = np.random.default_rng(self.random_state).spawn(members)
-        results: list[TrainingResult] = []
-        with TrainingProgress(self.progress, config.max_steps, members) as bar:
-            if workers > 1:
-                return train_in_processes(
-                    flat, spec, train, checked, config, rngs, workers, bar.member_done
-                )
-            for member, rng in enumerate(rngs):
-                bar.start_member(member, sum(r.steps for r in results))
-                results.append(
-                    train_network(flat, spec, train, checked, config, rng, bar.on_step)
-                )
-        return results
+        return _train_members(
+            flat, spec, train, validation, members, params=self.get_params(),
+            n_jobs=self.n_jobs, early_stopping=self.early_stopping,
+            random_state=self.random_state, progress=self.progress,
+        )
 
     def _set_state(self, state: FittedState) -> None:
         """Set every learned attribute from ``state`` (after fit or load)."""
@@ -531,39 +448,12 @@ class LSTMForecaster:
         )
 
     def _check_h(self, h: int | None) -> int:
-        if h is None:
-            return int(self.horizon_)
-        if isinstance(h, bool) or not isinstance(h, int | np.integer) or h < 1:
-            raise ValueError(f"h must be an integer >= 1, got {h!r}.")
-        if self.spec_.strategy == "direct" and h > self.horizon_:
-            raise ValueError(
-                f"h={h} is longer than the horizon={self.horizon_} the model was trained "
-                f"for; ask for h <= {self.horizon_} or refit with horizon={h}."
-            )
-        return int(h)
+        return predict_checks.check_h(h, self.horizon_, self.spec_.strategy)
 
     def _check_levels(self, levels: Iterable[float] | None, steps: int) -> list[float]:
-        if levels is None:
-            return []
-        chosen = [levels] if isinstance(levels, int | float) else list(levels)
-        for level in chosen:
-            number = isinstance(level, int | float | np.number) and not isinstance(level, bool)
-            if not number or not 0.0 < float(level) < 100.0:
-                raise ValueError(
-                    f"levels must be percentages strictly between 0 and 100, got {level!r}; "
-                    "use e.g. levels=(80, 95)."
-                )
-        if chosen and self.intervals_ is None:
-            raise ValueError(
-                "this model has no calibration windows, so it cannot give intervals; refit "
-                "with validation_windows >= 1 (and series long enough to hold them out)."
-            )
-        if chosen and steps > self.horizon_:
-            raise ValueError(
-                f"intervals are calibrated for h <= {self.horizon_}; ask for h <= "
-                f"{self.horizon_} or refit with horizon={steps}."
-            )
-        return [float(level) for level in chosen]
+        return predict_checks.check_levels(
+            levels, steps, self.horizon_, self.intervals_ is not None
+        )
 
     def _context_from(self, data: Any) -> tuple[tuple[str, ...], Context]:
         panel = self._load(data)
@@ -596,77 +486,27 @@ class LSTMForecaster:
         """
         self._check_fitted()
         additions = self._parse_update(new_observations)
-        values = self.context_.values.copy()
-        times = list(self.context_.times)
-        covariates = self.context_.covariates.copy()
-        length = self.input_size_
-        for sid, (new_values, new_times, new_covariates) in additions.items():
-            i = self.ids_.index(sid)
-            values[i] = np.concatenate([values[i], new_values])[-length:]
-            times[i] = times[i].append(new_times)[-length:]
-            covariates[i] = np.concatenate([covariates[i], new_covariates])[-length:]
-        self.context_ = Context(values, tuple(times), covariates)
+        self.context_ = updates.append_observations(
+            self.context_, self.ids_, additions, self.input_size_
+        )
         return self
 
-    def _parse_update(self, new: Any) -> dict[str, tuple[FloatArray, pd.Index, FloatArray]]:
+    def _parse_update(self, new: Any) -> Additions:
         """``{series_id: (values, timestamps, covariates)}`` of the new observations."""
-        user = self.covariates_.user_names
-        parsed: dict[str, tuple[FloatArray, pd.Index, FloatArray]] = {}
-        if isinstance(new, Mapping):
-            if user:
-                raise ValueError(
-                    f"this model uses the covariates {list(user)}; pass new observations as "
-                    "a DataFrame with those columns, not a mapping."
-                )
-            for sid, value in new.items():
-                i = self._known_index(str(sid))
-                values = np.atleast_1d(np.asarray(value, dtype=np.float64))
-                stamps = data_module.future_timestamps(self.context_.times[i], self.freq_,
-                                                       values.size)
-                parsed[str(sid)] = (values, stamps, np.zeros((values.size, 0)))
-        else:
-            panel = data_module.load_panel(
-                new, id_col=self.id_col, time_col=self.time_col, target_col=self.target_col,
-                freq=self.freq_, missing="error",
-            )
-            if (tuple(panel.covariate_names) if panel.covariates is not None else ()) != user:
-                raise DataError(
-                    f"new observations have covariates {list(panel.covariate_names)} but the "
-                    f"model was fitted with {list(user)}; pass the same columns."
-                )
-            for k, sid in enumerate(panel.ids):
-                self._known_index(sid)
-                n = panel.values[k].size
-                cov = panel.covariates[k] if panel.covariates is not None else np.zeros((n, 0))
-                parsed[sid] = (panel.values[k], panel.timestamps[k], cov)
-        for sid, (appended, stamps, _) in parsed.items():
-            self._check_continues(sid, appended, stamps)
-        return parsed
+        return updates.parse_update(
+            new, ids=self.ids_, context=self.context_, covariates=self.covariates_,
+            freq=self.freq_, log=self.log_, id_col=self.id_col, time_col=self.time_col,
+            target_col=self.target_col,
+        )
 
     def _known_index(self, sid: str) -> int:
-        if sid not in self.ids_:
-            raise DataError(
-                f"unknown series id {sid!r}; the model knows {listing(list(self.ids_))}. "
-                "Check the spelling, or refit to add new series."
-            )
-        return self.ids_.index(sid)
+        return updates.known_index(self.ids_, sid)
 
     def _check_continues(self, sid: str, values: FloatArray, stamps: pd.Index) -> None:
-        last = self.context_.times[self.ids_.index(sid)]
-        expected = data_module.future_timestamps(last, self.freq_, len(stamps))
-        if not expected.equals(pd.Index(stamps)):
-            raise DataError(
-                f"series {sid!r}: new observations must continue right after its last "
-                f"timestamp {last[-1]}, i.e. start at {expected[0]} without gaps; got "
-                f"{stamps[0]}..{stamps[-1]}."
-            )
-        if not np.all(np.isfinite(values)):
-            raise DataError(f"series {sid!r}: new observations contain missing values.")
-        if self.log_ and np.any(values <= 0.0):
-            raise DataError(
-                f"series {sid!r}: the model works on log values, but a new observation is "
-                f"<= 0 ({values[values <= 0.0][0]}); refit with log=False for such data."
-            )
+        updates.check_continues(
+            sid, values, stamps, ids=self.ids_, context=self.context_, freq=self.freq_,
+            log=self.log_,
+        )
 
     # ------------------------------------------------------------------ backtest
     def backtest(
@@ -704,51 +544,15 @@ class LSTMForecaster:
             ``unique_id, ds, cutoff, y, LSTM``: ``cutoff`` is the last timestamp the forecast
             saw, ``y`` the actual value at ``ds``.
         """
-        _check_count(n_windows, "n_windows", "the number of forecast origins")
-        panel = self._load(data)
-        steps = h if h is not None else self.horizon
-        if steps is None:
-            settings.validate_params(self.get_params())
-            steps = settings.resolve_plan(self.get_params(), panel).spec.horizon
-        _check_count(steps, "h", "the horizon of each backtest forecast")
-        spacing = steps if step_size is None else step_size
-        _check_count(spacing, "step_size", "the spacing of the cutoffs")
-        data_module.check_min_length(
-            panel,
-            steps + (n_windows - 1) * spacing + 1,
-            what=f"a backtest of {n_windows} windows of h={steps} every {spacing} values",
-        )
-        frames = []
-        model: LSTMForecaster | None = None
-        for k in reversed(range(n_windows)):  # earliest cutoff first
-            unseen = steps + k * spacing  # values after this cutoff
-            if model is None or refit:
-                model = self.clone().set_params(horizon=steps).fit(panel.drop_last(unseen))
-            frames.append(model._forecast_from_cutoff(panel, unseen, steps))
-        return pd.concat(frames, ignore_index=True)
+        return backtesting.backtest(self, data, n_windows, step_size, h, refit=refit)
 
     def _forecast_from_cutoff(self, panel: Panel, unseen: int, steps: int) -> pd.DataFrame:
         """Forecasts from the cutoff ``unseen`` values before each series' end."""
-        flat = serving.flat_panel(panel, self.covariates_, self.freq_)
-        series = np.arange(flat.n_series, dtype=np.int64)
-        origins = flat.lengths - unseen - 1
-        short = [sid for sid, o in zip(panel.ids, origins, strict=True) if o < self.input_size_ - 1]
-        if short:
-            raise DataError(
-                f"series {listing(short)} have fewer than input_size={self.input_size_} values "
-                "before the cutoff; use fewer backtest windows or a smaller input_size."
-            )
-        point, _ = serving.forecast_windows(self.networks_, flat, series, origins, self.spec_,
-                                            steps)
-        after = (flat.starts + origins)[:, None] + np.arange(1, steps + 1)
-        stamps = [t[o + 1 : o + 1 + steps] for t, o in zip(panel.timestamps, origins, strict=True)]
-        frame = data_module.to_long_frame(
-            panel.ids, stamps, {"y": flat.values[after], MODEL_NAME: point[:, :steps]},
+        return backtesting.forecast_from_cutoff(
+            panel, unseen, steps, networks=self.networks_, spec=self.spec_,
+            covariates=self.covariates_, freq=self.freq_, column=MODEL_NAME,
             id_col=self.id_col, time_col=self.time_col,
         )
-        cutoffs = pd.Index([t[o] for t, o in zip(panel.timestamps, origins, strict=True)])
-        frame.insert(2, "cutoff", cutoffs.repeat(steps))
-        return frame
 
     # ------------------------------------------------------------------ fitted values
     def fitted_values(self, data: Any = None) -> pd.DataFrame:
@@ -774,19 +578,11 @@ class LSTMForecaster:
                 "this model was loaded from a file and does not keep its training data; "
                 "pass the series: fitted_values(data)."
             )
-        flat = serving.flat_panel(panel, self.covariates_, self.freq_)
-        length = self.input_size_
-        counts = np.maximum(flat.lengths - length, 0)
-        series = np.repeat(np.arange(flat.n_series, dtype=np.int64), counts)
-        origins = np.concatenate([np.arange(length - 1, n - 1) for n in flat.lengths])
-        origins = origins.astype(np.int64)
-        point, _ = serving.forecast_windows(self.networks_, flat, series, origins, self.spec_, 1)
-        return pd.DataFrame({
-            self.id_col: np.array(panel.ids, dtype=object)[series],
-            self.time_col: np.concatenate([np.asarray(t[length:]) for t in panel.timestamps]),
-            self.target_col: flat.values[flat.starts[series] + origins + 1],
-            MODEL_NAME: point[:, 0],
-        })
+        return backtesting.in_sample_fits(
+            panel, networks=self.networks_, spec=self.spec_, covariates=self.covariates_,
+            freq=self.freq_, column=MODEL_NAME, id_col=self.id_col, time_col=self.time_col,
+            target_col=self.target_col,
+        )
 
     # ------------------------------------------------------------------ trace
     def trace(self, series_id: str | None = None) -> ForecastTrace:
@@ -803,32 +599,9 @@ class LSTMForecaster:
         """
         self._check_fitted()
         i = 0 if series_id is None else self._known_index(str(series_id))
-        one = self.context_.select(i)
-        spec = self.spec_
-        extra = spec.horizon if spec.strategy == "recursive" else 0
-        flat = serving.context_flat(one, self.covariates_, self.freq_, extra)
-        first = np.zeros(1, dtype=np.int64)
-        origin = np.full(1, spec.input_size - 1, dtype=np.int64)
-        batch = build_windows(
-            flat, first, origin, spec, with_targets=False, dtype=self.network_.dtype.type
-        )
-        result = self.network_.forward(batch.inputs, record_trace=True)
-        assert result.trace is not None  # record_trace=True always records
-        forecast, _ = serving.forecast_windows(self.networks_[:1], flat, first, origin, spec)
-        times = one.times[0]
-        return ForecastTrace(
-            series_id=self.ids_[i],
-            network_trace=result.trace,
-            inputs=batch.inputs[0],
-            feature_names=self.feature_names_,
-            step_labels=serving.step_labels(times, spec.step_length),
-            history=one.values[0].copy(),
-            history_index=times,
-            forecast=forecast[0],
-            forecast_index=data_module.future_timestamps(times, self.freq_, spec.horizon),
-            level=float(batch.levels[0]),
-            base=np.asarray(batch.base[0], dtype=np.float64),
-            log_transform=spec.log,
+        return trace_series(
+            self.networks_, self.context_, i, self.ids_[i], spec=self.spec_,
+            covariates=self.covariates_, freq=self.freq_, feature_names=self.feature_names_,
         )
 
     # ------------------------------------------------------------------ save / load
@@ -878,69 +651,9 @@ class LSTMForecaster:
 # =============================================================================================
 
 
-def _calibrate(
-    networks: list[LSTMNetwork],
-    flat: FlatPanel,
-    spec: WindowSpec,
-    validation: tuple[IntArray, IntArray],
-) -> ConformalIntervals | None:
-    """Conformal intervals from the validation windows' errors relative to their level.
-
-    Validation windows are never trained on (also with early stopping off), so their errors
-    are honest calibration data.
-    """
-    series, origins = validation
-    if series.size == 0:
-        return None
-    forecast, levels = serving.forecast_windows(networks, flat, series, origins, spec)
-    positions = (flat.starts[series] + origins)[:, None] + np.arange(1, spec.horizon + 1)
-    return ConformalIntervals().fit((flat.values[positions] - forecast) / levels[:, None])
-
-
-def _warn_constant(panel: Panel) -> None:
-    constant = panel.constant_ids()
-    if constant:
-        warnings.warn(
-            f"series {listing(list(constant))} are constant; the model can only learn to "
-            "repeat their value. Remove them if that is not intended.",
-            UserWarning,
-            stacklevel=3,
-        )
-
-
-def _result_summary(result: TrainingResult) -> dict[str, Any]:
-    return {
-        "steps": result.steps,
-        "best_step": result.best_step,
-        "best_validation_loss": result.best_validation_loss,
-        "seconds": round(result.seconds, 3),
-        "stopped_early": result.stopped_early,
-        "loss_curve": [float(x) for x in result.loss_curve],
-        "validation_curve": [float(x) for x in result.validation_curve],
-    }
-
-
-def _panel_summary(panel: Panel) -> dict[str, Any]:
-    lengths = panel.lengths()
-    return {
-        "n_series": len(panel),
-        "n_observations": int(lengths.sum()),
-        "min_length": int(lengths.min()),
-        "max_length": int(lengths.max()),
-        "first_timestamp": str(min(t[0] for t in panel.timestamps)),
-        "last_timestamp": str(max(t[-1] for t in panel.timestamps)),
-        "freq": panel.freq,
-    }
-
-
 def _same(a: Any, b: Any) -> bool:
     """Equal and of the same type (so ``log=1`` is not shown as the default ``True``)."""
     try:
         return type(a) is type(b) and bool(a == b)
     except (TypeError, ValueError):
         return False
-
-
-def _check_count(value: Any, name: str, meaning: str) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | np.integer) or value < 1:
-        raise ValueError(f"{name} must be an integer >= 1 ({meaning}), got {value!r}.")

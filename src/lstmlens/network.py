@@ -1,9 +1,7 @@
 """A stacked LSTM with a Dense head: parameters, forward, backward, streaming and trace.
 
-Parameters use PyTorch's names and layout (``weight_ih_l{k}`` (4H, I), ``weight_hh_l{k}``
-(4H, H), ``bias_ih_l{k}``, ``bias_hh_l{k}``, gate order i, f, g, o) plus ``head.weight``
-(O, H) and ``head.bias`` (O,) for the Dense layer, so weights move to and from
-``torch.nn.LSTM`` + ``torch.nn.Linear`` without reshuffling.
+Parameters use PyTorch's names and layout (see :mod:`lstmlens.parameters`), so weights
+move to and from ``torch.nn.LSTM`` + ``torch.nn.Linear`` without reshuffling.
 
 The Dense head reads the top layer's last short-term memory h_T and emits ``O`` outputs
 (one value, or a whole horizon for direct multi-step forecasting).
@@ -11,23 +9,31 @@ The Dense head reads the top layer's last short-term memory h_T and emits ``O`` 
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import ModuleType
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from lstmlens import reference
 from lstmlens.cell import FloatArray, dense
+from lstmlens.parameters import SUPPORTED_DTYPES as SUPPORTED_DTYPES
+from lstmlens.parameters import (
+    Backend,
+    ParameterDict,
+    _initial_parameters,
+    _network_sizes,
+    _validated_backend,
+    _validated_dtype,
+    _validated_parameters,
+    _views,
+)
+from lstmlens.parameters import parameter_shapes as parameter_shapes
 from lstmlens.trace import LayerTrace, NetworkTrace
 
 if TYPE_CHECKING:
     from lstmlens.streaming import Streamer
-
-Backend = Literal["compiled", "reference"]
-SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
 
 @dataclass(frozen=True)
@@ -70,70 +76,6 @@ class Gradients:
     flat: FloatArray | None = field(default=None, repr=False, compare=False)
 
 
-class ParameterDict(dict[str, FloatArray]):
-    """A dict of parameter arrays that are views of one flat buffer.
-
-    Setting an item copies the new values into the existing view (same shape required)
-    instead of replacing it, so the flat buffer, the optimiser and the streaming caches keep
-    seeing the network's real weights. Keys are fixed.
-    """
-
-    def __init__(self, items: Iterable[tuple[str, FloatArray]], owner: LSTMNetwork):
-        super().__init__(items)
-        self._owner = owner
-
-    def __setitem__(self, name: str, value: FloatArray) -> None:
-        if name not in self:
-            raise KeyError(f"{name!r} is not a parameter of this network; "
-                           f"parameters are {list(self)}.")
-        target = self[name]
-        array = np.asarray(value)
-        if array.shape != target.shape:
-            raise ValueError(f"parameter {name} must have shape {target.shape}, "
-                             f"got {array.shape}.")
-        target[...] = array
-        self._owner.version += 1
-
-    def update(self, *args: Any, **kwargs: Any) -> None:
-        """Copy values in for every given name (see :meth:`__setitem__`)."""
-        for name, value in dict(*args, **kwargs).items():
-            self[name] = value
-
-    def __reduce__(self) -> Any:
-        # Pickle/deepcopy as a plain dict of arrays (the owner rebuilds its flat buffer).
-        return (dict, (dict(self.items()),))
-
-
-def _views(
-    flat: FloatArray, shaped: Iterable[tuple[str, FloatArray | tuple[int, ...]]]
-) -> list[tuple[str, FloatArray]]:
-    """Cut ``flat`` into consecutive views shaped like the given arrays (or shapes)."""
-    views: list[tuple[str, FloatArray]] = []
-    offset = 0
-    for name, like in shaped:
-        shape = like if isinstance(like, tuple) else like.shape
-        size = math.prod(shape)
-        views.append((name, flat[offset : offset + size].reshape(shape)))
-        offset += size
-    return views
-
-
-def parameter_shapes(
-    input_size: int, hidden_size: int, num_layers: int, output_size: int
-) -> dict[str, tuple[int, ...]]:
-    """Return the name and shape of every parameter, in PyTorch's layout and order."""
-    shapes: dict[str, tuple[int, ...]] = {}
-    for layer in range(num_layers):
-        layer_input = input_size if layer == 0 else hidden_size
-        shapes[f"weight_ih_l{layer}"] = (4 * hidden_size, layer_input)
-        shapes[f"weight_hh_l{layer}"] = (4 * hidden_size, hidden_size)
-        shapes[f"bias_ih_l{layer}"] = (4 * hidden_size,)
-        shapes[f"bias_hh_l{layer}"] = (4 * hidden_size,)
-    shapes["head.weight"] = (output_size, hidden_size)
-    shapes["head.bias"] = (output_size,)
-    return shapes
-
-
 class LSTMNetwork:
     """Stacked LSTM layers followed by a Dense layer.
 
@@ -155,10 +97,8 @@ class LSTMNetwork:
     def __init__(self, parameters: Mapping[str, FloatArray], backend: Backend = "compiled"):
         validated = _validated_parameters(parameters)
         self.backend: Backend = _validated_backend(backend)
-        self.num_layers = sum(1 for name in validated if name.startswith("weight_ih_l"))
-        self.input_size = int(validated["weight_ih_l0"].shape[1])
-        self.hidden_size = int(validated["weight_hh_l0"].shape[1])
-        self.output_size = int(validated["head.weight"].shape[0])
+        (self.num_layers, self.input_size, self.hidden_size,
+         self.output_size) = _network_sizes(validated)
         self.dtype = validated["weight_ih_l0"].dtype
         #: Bumped whenever the parameters are replaced or updated by an optimiser, so
         #: caches of derived layouts (see :class:`lstmlens.streaming.Streamer`) can refresh.
@@ -227,24 +167,8 @@ class LSTMNetwork:
         backend : {"compiled", "reference"}
             See :class:`LSTMNetwork`.
         """
-        for name, value in (("input_size", input_size), ("hidden_size", hidden_size),
-                            ("num_layers", num_layers), ("output_size", output_size)):
-            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}.")
-        float_dtype = _validated_dtype(dtype)
-        rng = np.random.default_rng(random_state)
-        bound = 1.0 / np.sqrt(hidden_size)
-        shapes = parameter_shapes(input_size, hidden_size, num_layers, output_size)
-        parameters = {
-            name: rng.uniform(-bound, bound, size=shape).astype(float_dtype)
-            for name, shape in shapes.items()
-        }
-        if forget_bias is not None:
-            forget = slice(hidden_size, 2 * hidden_size)
-            for layer in range(num_layers):
-                parameters[f"bias_ih_l{layer}"][forget] = forget_bias
-                parameters[f"bias_hh_l{layer}"][forget] = 0.0
-        return cls(parameters, backend=backend)
+        return cls(_initial_parameters(input_size, hidden_size, num_layers, output_size, dtype,
+                                       random_state, forget_bias), backend=backend)
 
     # ------------------------------------------------------------------ helpers
     def zero_state(self, batch: int) -> LSTMState:
@@ -503,47 +427,3 @@ class LSTMNetwork:
             np.ascontiguousarray(state.short_term_memory, dtype=self.dtype),
             np.ascontiguousarray(state.long_term_memory, dtype=self.dtype),
         )
-
-
-def _validated_dtype(dtype: type[np.floating] | str) -> np.dtype[np.floating]:
-    resolved = np.dtype(dtype)
-    if resolved not in SUPPORTED_DTYPES:
-        raise TypeError(f"dtype must be float32 or float64, got {resolved}.")
-    return resolved
-
-
-def _validated_backend(backend: str) -> Backend:
-    if backend not in ("compiled", "reference"):
-        raise ValueError(f"backend must be 'compiled' or 'reference', got {backend!r}.")
-    return backend  # type: ignore[return-value]
-
-
-def _validated_parameters(parameters: Mapping[str, FloatArray]) -> dict[str, FloatArray]:
-    if "weight_ih_l0" not in parameters or "head.weight" not in parameters:
-        raise ValueError(
-            "parameters must contain at least 'weight_ih_l0' and 'head.weight'; got "
-            f"{sorted(parameters)}."
-        )
-    first = np.asarray(parameters["weight_ih_l0"])
-    dtype = _validated_dtype(first.dtype.type)
-    num_layers = sum(1 for name in parameters if name.startswith("weight_ih_l"))
-    expected = parameter_shapes(
-        input_size=first.shape[1],
-        hidden_size=np.asarray(parameters["weight_hh_l0"]).shape[1],
-        num_layers=num_layers,
-        output_size=np.asarray(parameters["head.weight"]).shape[0],
-    )
-    unexpected = sorted(set(parameters) - set(expected))
-    missing = sorted(set(expected) - set(parameters))
-    if unexpected or missing:
-        raise ValueError(f"parameters do not form a network: missing {missing}, "
-                         f"unexpected {unexpected}.")
-    validated: dict[str, FloatArray] = {}
-    for name, shape in expected.items():
-        value = np.array(parameters[name], copy=True)
-        if value.shape != shape:
-            raise ValueError(f"parameter {name} must have shape {shape}, got {value.shape}.")
-        if value.dtype != dtype:
-            raise TypeError(f"parameter {name} is {value.dtype}; all parameters must be {dtype}.")
-        validated[name] = value
-    return validated
