@@ -4,6 +4,7 @@ Tolerances
 ----------
 * compiled float64 vs reference float64: 1e-11 absolute (only the summation order of the
   matrix products differs).
+* the trace kernel vs the fast kernel: bit for bit (same arithmetic in the same order).
 * compiled float32 vs reference float64 on the same data: 2e-5 absolute for the forward
   values, 1e-4 absolute + 1e-4 relative for gradients. float32 carries ~6e-8 relative
   rounding per operation, and the rational tanh/sigmoid used in float32 is within 4e-7 of
@@ -14,37 +15,30 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+import numba
 import numpy as np
 import pytest
 
-from lstmlens import kernels, reference
+from lstmlens import kernels, layouts, reference
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
 
-# (batch, steps, features, hidden): B=1, T=1, one feature, odd sizes.
-SHAPES = [(1, 1, 1, 1), (1, 6, 3, 5), (3, 1, 2, 4), (4, 7, 8, 16), (2, 3, 1, 33)]
+# (batch, steps, features, hidden): B=1, T=1, one feature, odd sizes, a remainder of rows
+# after the 4-row tiles, a partly padded last tile (H = 33, 20, 70).
+SHAPES = [(1, 1, 1, 1), (1, 6, 3, 5), (3, 1, 2, 4), (4, 7, 8, 16), (2, 3, 1, 33),
+          (9, 5, 3, 20), (11, 4, 5, 70)]
 TRACE_FIELDS = ("gates", "long_term_memory", "short_term_memory", "input_part", "memory_part")
 GRAD_FIELDS = ("grad_inputs", "grad_weight_ih", "grad_weight_hh", "grad_bias",
                "grad_initial_short_term_memory", "grad_initial_long_term_memory")
-NEVER, ALWAYS = 1 << 60, 0
-PATHS = {
-    # name: (recurrent product in BLAS, threads for whole sequences, threads per step,
-    #        projection and gradient products in BLAS) -- each "from this size on"
-    "fused-serial": (NEVER, NEVER, NEVER, NEVER),
-    "fused-threads": (NEVER, ALWAYS, ALWAYS, ALWAYS),
-    "blas-serial": (ALWAYS, NEVER, NEVER, NEVER),
-    "blas-threads": (ALWAYS, ALWAYS, ALWAYS, ALWAYS),
-}
+PATHS = {"serial": 1 << 60, "threads": 0}  # PARALLEL_MIN_WORK: never / always split rows
 
 
 @pytest.fixture(params=list(PATHS))
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """Force one of the four execution paths whatever the shape."""
-    blas, sequence_work, step_units, gemm = PATHS[request.param]
-    monkeypatch.setattr(kernels, "BLAS_MIN_BATCH_HIDDEN", blas)
-    monkeypatch.setattr(kernels, "BLAS_MIN_GEMM_WORK", gemm)
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_SEQUENCE_WORK", sequence_work)
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_STEP_UNITS", step_units)
+    """Run on the calling thread, or split the rows over threads whatever the shape."""
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", PATHS[request.param])
+    if request.param == "threads":
+        monkeypatch.setattr(numba, "get_num_threads", lambda: 3)  # uneven blocks of rows
     yield request.param
 
 
@@ -104,28 +98,86 @@ def test_float32_agrees_with_float64(shape: tuple[int, int, int, int], path: str
                                    err_msg=name)
 
 
-def test_default_thresholds_pick_blas_for_large_batch_times_hidden() -> None:
-    assert not kernels.uses_blas(1, 256)  # one sequence: the fused loop wins
-    assert not kernels.uses_blas(8, 64)
-    assert kernels.uses_blas(32, 64)
-    assert kernels.uses_blas(256, 128)
-    assert kernels.thread_chunks(1, 96, 256) == 1
-    assert kernels.thread_chunks(1, 24, 8) == 1
+def test_rows_are_split_over_threads_only_when_the_work_pays_for_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert kernels.thread_chunks(1, 96, 8, 256) == 1  # one sequence: nothing to split
+    assert kernels.thread_chunks(32, 2, 1, 4) == 1  # a few microseconds of work
+    assert kernels.thread_chunks(32, 24, 8, 64) == 2
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 1)
+    assert kernels.thread_chunks(256, 96, 8, 256) == 1
 
 
-def test_large_shape_on_the_default_blas_path_matches_reference() -> None:
-    shape = (96, 3, 8, 96)
-    assert kernels.uses_blas(shape[0], shape[3])
-    args, (grad_h, grad_c) = _layer(shape, np.float64)
-    _compare_trace(kernels.layer_forward(*args, True), reference.layer_forward(*args, True),
-                   1e-11)
-    got = kernels.layer_backward(kernels.layer_forward(*args, False), args[3], args[4],
-                                 grad_h, grad_c)
-    want = reference.layer_backward(reference.layer_forward(*args, False), args[3], args[4],
-                                    grad_h, grad_c)
-    for name in GRAD_FIELDS:
-        np.testing.assert_allclose(getattr(got, name), getattr(want, name), atol=1e-10,
-                                   err_msg=name)
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_the_trace_records_exactly_what_the_fast_path_computes(dtype: type[np.floating]) -> None:
+    """Explanations read the trace kernel's numbers; forecasts come from the fast kernel."""
+    args, _ = _layer((6, 9, 3, 21), dtype)
+    traced = kernels.layer_forward(*args, True)
+    fast = kernels.layer_forward(*args, False)
+    for name in ("gates", "long_term_memory", "short_term_memory"):
+        np.testing.assert_array_equal(getattr(traced, name), getattr(fast, name), err_msg=name)
+    packed = kernels.pack_layer(*args[3:], np.dtype(dtype))
+    final_h, final_c, _ = kernels.layer_outputs(args[0], args[1], args[2], packed,
+                                                sequence=False)
+    np.testing.assert_array_equal(final_h, fast.short_term_memory[:, -1])
+    np.testing.assert_array_equal(final_c, fast.long_term_memory[:, -1])
+    weighted = traced.input_part + traced.memory_part + traced.bias
+    np.testing.assert_allclose(weighted, reference.layer_forward(*args, True).input_part
+                               + reference.layer_forward(*args, True).memory_part
+                               + traced.bias, atol=1e-11 if dtype == np.float64 else 1e-5)
+
+
+def test_threads_give_the_serial_results(monkeypatch: pytest.MonkeyPatch) -> None:
+    args, (grad_h, grad_c) = _layer((37, 5, 3, 40), np.float32)
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 1 << 60)
+    serial = kernels.layer_forward(*args, False)
+    serial_grads = kernels.layer_backward(serial, args[3], args[4], grad_h, grad_c)
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 0)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert kernels.thread_chunks(37, 5, 3, 40) == 2
+    threaded = kernels.layer_forward(*args, False)
+    threaded_grads = kernels.layer_backward(threaded, args[3], args[4], grad_h, grad_c)
+    np.testing.assert_array_equal(threaded.short_term_memory, serial.short_term_memory)
+    for name in GRAD_FIELDS:  # the weight gradients are summed per block: rounding differs
+        np.testing.assert_allclose(getattr(threaded_grads, name), getattr(serial_grads, name),
+                                   rtol=1e-5, atol=1e-6, err_msg=name)
+
+
+@pytest.mark.parametrize("hidden", [1, 8, 9, 16, 33])
+def test_tile_layout_round_trips_and_pads_with_zeros(hidden: int) -> None:
+    rng = np.random.default_rng(hidden)
+    features = 3
+    weight_ih = rng.standard_normal((4 * hidden, features)).astype(np.float32)
+    weight_hh = rng.standard_normal((4 * hidden, hidden)).astype(np.float32)
+    bias_ih, bias_hh = rng.standard_normal((2, 4 * hidden)).astype(np.float32)
+    packed = kernels.pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float32))
+    units = layouts.UNITS
+    tiles = packed.weights.shape[0]
+    assert tiles * units >= hidden > (tiles - 1) * units
+    # Gate g of unit j sits in tile j // U, column g * U + j % U: row k of W_ih.T there.
+    for gate in range(4):
+        for unit in range(hidden):
+            column = gate * units + unit % units
+            np.testing.assert_array_equal(packed.weights[unit // units, :features, column],
+                                          weight_ih[gate * hidden + unit])
+            np.testing.assert_array_equal(packed.weights[unit // units, features:, column],
+                                          weight_hh[gate * hidden + unit])
+            assert packed.bias[unit // units, column] == pytest.approx(
+                bias_ih[gate * hidden + unit] + bias_hh[gate * hidden + unit])
+    padding = np.ones((tiles, units), bool)
+    padding.reshape(-1)[:hidden] = False
+    for gate in range(4):
+        assert not packed.weights[:, :, gate * units : (gate + 1) * units][
+            np.broadcast_to(padding[:, None, :], (tiles, features + hidden, units))].any()
+    # Gradients in tile layout come back to PyTorch's layout, summed over row blocks.
+    partial = np.stack([packed.weights, 2 * packed.weights])
+    partial_bias = np.stack([packed.bias.reshape(-1), 2 * packed.bias.reshape(-1)])
+    grads = (np.empty_like(weight_ih), np.empty_like(weight_hh), np.empty_like(bias_ih))
+    layouts.unpack_gradients(partial, partial_bias, units, *grads)
+    np.testing.assert_allclose(grads[0], 3 * weight_ih, rtol=1e-6)
+    np.testing.assert_allclose(grads[1], 3 * weight_hh, rtol=1e-6)
+    np.testing.assert_allclose(grads[2], 3 * (bias_ih + bias_hh), rtol=1e-6)
 
 
 # ---------------------------------------------------------------------------- streaming
@@ -230,24 +282,3 @@ def test_parameters_stay_views_of_the_flat_buffer(network: LSTMNetwork) -> None:
         assert all(v.base is twin.flat_parameters for v in twin.parameters.values())
         np.testing.assert_array_equal(twin.flat_parameters, network.flat_parameters)
         assert twin.flat_parameters is not network.flat_parameters
-
-
-def test_row_blocks_reraise_a_failure_from_a_helper_thread() -> None:
-    """A block that fails on a helper thread must not be silently dropped."""
-    import threading
-    import time
-
-    from lstmlens.kernels import run_row_blocks
-
-    helper_ran = threading.Event()
-
-    def run(first: int, last: int) -> None:
-        if threading.current_thread() is threading.main_thread():
-            time.sleep(0.02)  # leave blocks for the helper to claim
-            return
-        helper_ran.set()
-        raise RuntimeError(f"block {first}-{last} failed on a helper")
-
-    with pytest.raises(RuntimeError, match="failed on a helper"):
-        run_row_blocks(run, batch=64, threads=2)
-    assert helper_ran.is_set()

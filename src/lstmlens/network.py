@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmlens import reference
+from lstmlens import fused, kernels, reference
 from lstmlens.cell import FloatArray, dense
 from lstmlens.parameters import SUPPORTED_DTYPES as SUPPORTED_DTYPES
 from lstmlens.parameters import (
@@ -62,6 +61,8 @@ class ForwardResult:
     final_state: LSTMState
     trace: NetworkTrace | None
     records: tuple[LayerTrace, ...] = field(default=(), repr=False)
+    #: The weights in the compiled kernels' tile layout, reused by backward (compiled only).
+    packed: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -195,13 +196,6 @@ class LSTMNetwork:
         return (p[f"weight_ih_l{layer}"], p[f"weight_hh_l{layer}"],
                 p[f"bias_ih_l{layer}"], p[f"bias_hh_l{layer}"])
 
-    def _engine(self) -> ModuleType:
-        if self.backend == "compiled":
-            from lstmlens import kernels
-
-            return kernels
-        return reference
-
     # ------------------------------------------------------------------ forward
     def forward(
         self,
@@ -232,13 +226,47 @@ class LSTMNetwork:
         x = self._validated_inputs(inputs)
         batch = x.shape[0]
         state = self._validated_state(initial_state, batch)
-        engine = self._engine()
+        if self.backend == "reference":
+            return self._forward_reference(x, state, record_trace, keep_for_backward)
+        records: list[LayerTrace] = []
+        packs: list[kernels.PackedLayer] = []
+        final_h = np.empty_like(state.short_term_memory)
+        final_c = np.empty_like(state.long_term_memory)
+        keep = record_trace or keep_for_backward
+        layer_input = x
+        for layer in range(self.num_layers):
+            weights = self._layer_parameters(layer)
+            packed = kernels.pack_layer(*weights, self.dtype)
+            h0, c0 = state.short_term_memory[layer], state.long_term_memory[layer]
+            if keep:
+                record = kernels.layer_forward(layer_input, h0, c0, *weights, record_trace,
+                                               packed=packed)
+                records.append(record)
+                packs.append(packed)
+                final_h[layer] = record.short_term_memory[:, -1]
+                final_c[layer] = record.long_term_memory[:, -1]
+                layer_input = record.short_term_memory  # (B, T, H) feeds the next layer
+            else:  # inference: no per-step record, only what the layer above reads
+                top = layer == self.num_layers - 1
+                final_h[layer], final_c[layer], sequence = kernels.layer_outputs(
+                    layer_input, h0, c0, packed, sequence=not top)
+                if sequence is not None:
+                    layer_input = sequence
+        output = np.empty((batch, self.output_size), self.dtype)
+        fused.dense_forward(final_h[-1], self.parameters["head.weight"],
+                            self.parameters["head.bias"], output)
+        return self._result(output, final_h, final_c, records, record_trace,
+                            keep_for_backward, tuple(packs))
+
+    def _forward_reference(self, x: FloatArray, state: LSTMState, record_trace: bool,
+                           keep_for_backward: bool) -> ForwardResult:
+        """:meth:`forward` through the readable NumPy step, one time step at a time."""
         records: list[LayerTrace] = []
         final_h = np.empty_like(state.short_term_memory)
         final_c = np.empty_like(state.long_term_memory)
         layer_input = x
         for layer in range(self.num_layers):
-            record = engine.layer_forward(
+            record = reference.layer_forward(
                 layer_input,
                 state.short_term_memory[layer],
                 state.long_term_memory[layer],
@@ -250,6 +278,12 @@ class LSTMNetwork:
             final_c[layer] = record.long_term_memory[:, -1]
             layer_input = record.short_term_memory  # (B, T, H) feeds the next layer
         output = dense(final_h[-1], self.parameters["head.weight"], self.parameters["head.bias"])
+        return self._result(output, final_h, final_c, records, record_trace,
+                            keep_for_backward, ())
+
+    def _result(self, output: FloatArray, final_h: FloatArray, final_c: FloatArray,
+                records: list[LayerTrace], record_trace: bool, keep_for_backward: bool,
+                packs: tuple[Any, ...]) -> ForwardResult:
         trace = None
         if record_trace:
             trace = NetworkTrace(
@@ -263,6 +297,7 @@ class LSTMNetwork:
             final_state=LSTMState(final_h, final_c),
             trace=trace,
             records=tuple(records) if keep_for_backward else (),
+            packed=packs if keep_for_backward else (),
         )
 
     # ------------------------------------------------------------------ backward
@@ -299,16 +334,22 @@ class LSTMNetwork:
                 f"grad_output must have shape (batch, output_size) = "
                 f"{(batch, self.output_size)}, got {grad_output.shape}."
             )
-        engine = self._engine()
         # Parameter gradients go into one flat buffer laid out like flat_parameters.
         flat = np.empty_like(self._flat)
         grads = dict(_views(flat, self._parameters.items()))
-        top_last = top.short_term_memory[:, -1]  # h_T of the top layer, (B, H)
-        np.matmul(grad_output.T, top_last, out=grads["head.weight"])  # (O, H)
-        grad_output.sum(axis=0, out=grads["head.bias"])
+        top_last = np.ascontiguousarray(top.short_term_memory[:, -1])  # h_T of the top layer
         # dL/dh_t arriving at the top layer from outside its recurrence: only h_T feeds the head.
         grad_h_seq = np.zeros((batch, steps, hidden), dtype=self.dtype)
-        grad_h_seq[:, -1] = grad_output @ self._parameters["head.weight"]
+        if self.backend == "reference":
+            np.matmul(grad_output.T, top_last, out=grads["head.weight"])  # (O, H)
+            grad_output.sum(axis=0, out=grads["head.bias"])
+            grad_h_seq[:, -1] = grad_output @ self._parameters["head.weight"]
+        else:
+            grad_top = np.empty((batch, hidden), self.dtype)
+            fused.dense_backward(np.ascontiguousarray(grad_output), top_last,
+                                 self._parameters["head.weight"], grads["head.weight"],
+                                 grads["head.bias"], grad_top)
+            grad_h_seq[:, -1] = grad_top
         initial_h = np.empty((self.num_layers, batch, hidden), dtype=self.dtype)
         initial_c = np.empty_like(initial_h)
         for layer in reversed(range(self.num_layers)):
@@ -319,7 +360,7 @@ class LSTMNetwork:
             weight_ih, weight_hh, _, _ = self._layer_parameters(layer)
             targets = (grads[f"weight_ih_l{layer}"], grads[f"weight_hh_l{layer}"],
                        grads[f"bias_ih_l{layer}"])
-            if engine is reference:
+            if self.backend == "reference":
                 layer_grads = reference.layer_backward(
                     result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c
                 )
@@ -327,9 +368,10 @@ class LSTMNetwork:
                 targets[1][...] = layer_grads.grad_weight_hh
                 targets[2][...] = layer_grads.grad_bias
             else:
-                layer_grads = engine.layer_backward(
+                packed = result.packed[layer] if result.packed else None
+                layer_grads = kernels.layer_backward(
                     result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c,
-                    out=targets,
+                    out=targets, packed=packed,
                 )
             grads[f"bias_hh_l{layer}"][...] = targets[2]  # both biases get the same gradient
             initial_h[layer] = layer_grads.grad_initial_short_term_memory

@@ -5,51 +5,102 @@ and advances all layers and the Dense head with one compiled call per :meth:`Str
 so a single series can be updated at a rate of about a million steps per second: the cost
 per call is the Numba dispatch plus the arithmetic, with no Python loop over layers.
 
-The weights are copied once into the layout the kernel reads fastest (``W.T``, biases
-summed). The copy is refreshed automatically whenever ``network.version`` changes (an
-optimiser step or an assignment to ``network.parameters[...]``); after editing parameter
-arrays in place by hand, call :meth:`Streamer.refresh`.
+The weights are copied once into the tile layout of :mod:`lstmlens.layouts` (the same
+register tiles as the whole-sequence kernels compute each step, so a streamed value equals
+the one a full forward pass gives). The copy is refreshed automatically whenever
+``network.version`` changes (an optimiser step or an assignment to
+``network.parameters[...]``); after editing parameter arrays in place by hand, call
+:meth:`Streamer.refresh`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
 
-from lstmlens import fused
+from lstmlens import fused, kernels, layouts
 from lstmlens.cell import FloatArray
 from lstmlens.network import LSTMNetwork, LSTMState
 
 
-def pack_weights(network: LSTMNetwork) -> tuple[FloatArray, np.ndarray]:
+def pack_weights(network: LSTMNetwork) -> tuple[FloatArray, FloatArray, FloatArray]:
     """Copy the weights into the streaming kernel's layout.
 
     Returns
     -------
-    packed : (P,)
-        Per layer ``W_ih.T`` (I_l, 4H), ``W_hh.T`` (H, 4H) and ``b_ih + b_hh`` (4H,), then
-        the head's weight (O, H) and bias (O,).
-    layout : (L + 1, 3) int64
-        Start offsets of those pieces in ``packed``.
+    weights : (L, tiles, K, 4U)
+        Every layer in the tile layout of :mod:`lstmlens.layouts` (K = max(I, H) + H rows;
+        the first layer's rows past I + H are zero).
+    bias : (L, tiles, 4U)
+        b_ih + b_hh of every layer, in the same layout.
+    head : (O, H + 1)
+        The Dense layer's weight, its bias as the last column.
     """
+    dtype = network.dtype
+    hidden = network.hidden_size
+    layers = [kernels.pack_layer(*network._layer_parameters(layer), dtype)
+              for layer in range(network.num_layers)]
+    tiles = layouts.tile_count(hidden)
+    depth = max(network.input_size, hidden) + hidden
+    weights = np.zeros((network.num_layers, tiles, depth, 4 * layouts.UNITS), dtype)
+    bias = np.empty((network.num_layers, tiles, 4 * layouts.UNITS), dtype)
+    for index, packed in enumerate(layers):
+        weights[index, :, : packed.weights.shape[1]] = packed.weights
+        bias[index] = packed.bias
     p = network.parameters
-    pieces: list[FloatArray] = []
-    layout = np.zeros((network.num_layers + 1, 3), dtype=np.int64)
-    offset = 0
+    head = np.concatenate([p["head.weight"], p["head.bias"][:, None]], axis=1).astype(dtype)
+    return weights, bias, head
 
-    def add(array: FloatArray) -> int:
-        nonlocal offset
-        start = offset
-        pieces.append(np.ascontiguousarray(array).ravel())
-        offset += array.size
-        return start
 
-    for layer in range(network.num_layers):
-        layout[layer, 0] = add(p[f"weight_ih_l{layer}"].T)
-        layout[layer, 1] = add(p[f"weight_hh_l{layer}"].T)
-        layout[layer, 2] = add(p[f"bias_ih_l{layer}"] + p[f"bias_hh_l{layer}"])
-    layout[-1, 0] = add(p["head.weight"])
-    layout[-1, 1] = add(p["head.bias"])
-    return np.concatenate(pieces).astype(network.dtype, copy=False), layout
+def _compiled_entry(dispatcher: Any, *args: Any) -> Callable[..., Any]:
+    """The compiled function behind ``dispatcher`` for these argument types, called
+    without the dispatcher's per-call type matching (~0.4 us: a third of a small step).
+
+    Only for arguments whose types never change between calls (the streamer's own
+    buffers); falls back to the dispatcher if Numba's internals look different.
+    """
+    dispatcher(*args)  # compile (or load from the cache) for exactly these types
+    try:
+        (signature,) = dispatcher.signatures
+        entry: Callable[..., Any] = dispatcher.overloads[signature].entry_point
+    except (AttributeError, KeyError, TypeError, ValueError):
+        return dispatcher  # type: ignore[no-any-return]
+    return entry
+
+
+class _Buffers:
+    """Everything :func:`lstmlens.fused.stream_step` reads and writes, allocated once."""
+
+    def __init__(self, network: LSTMNetwork, batch: int):
+        dtype = network.dtype
+        layers, hidden = network.num_layers, network.hidden_size
+        tiles = layouts.tile_count(hidden)
+        depth = max(network.input_size, hidden) + hidden
+        columns = 4 * layouts.UNITS
+        self.weights = np.zeros((layers, tiles, depth, columns), dtype)
+        self.bias = np.zeros((layers, tiles, columns), dtype)
+        self.head = np.zeros((network.output_size, hidden + 1), dtype)
+        self.state = np.zeros((2, layers, 2, batch, hidden), dtype)  # h, c; slot 0 current
+        self.scratch = np.zeros((batch, 1, max(network.input_size, hidden)), dtype)
+        self.out = np.zeros((batch, network.output_size), dtype)
+
+    @property
+    def h(self) -> FloatArray:
+        """h (short-term memory) of every layer, (L, 2, B, H); slot 0 is current."""
+        view: FloatArray = self.state[0]
+        return view
+
+    @property
+    def c(self) -> FloatArray:
+        """c (long-term memory) of every layer, (L, 2, B, H); slot 0 is current."""
+        view: FloatArray = self.state[1]
+        return view
+
+    def arguments(self) -> tuple[FloatArray, ...]:
+        """The kernel's arguments after x."""
+        return self.weights, self.bias, self.head, self.state, self.scratch, self.out
 
 
 class Streamer:
@@ -76,35 +127,39 @@ class Streamer:
             raise ValueError(f"batch must be an integer >= 1, got {batch!r}.")
         self.network = network
         self.batch = int(batch)
-        shape = (network.num_layers, self.batch, network.hidden_size)
-        self._h = np.zeros(shape, network.dtype)  # short-term memory, (L, B, H)
-        self._c = np.zeros(shape, network.dtype)  # long-term memory, (L, B, H)
-        self._out = np.empty((self.batch, network.output_size), network.dtype)
-        self._scratch = np.empty(4 * network.hidden_size, network.dtype)
-        self._input_shape = (self.batch, network.input_size)
+        self._buffers = _Buffers(network, self.batch)
+        self._size = self.batch * network.input_size
         self._dtype = network.dtype
         self._version = -1
         self.refresh()
         if state is not None:
             self.reset(state)
+        self._arguments = self._buffers.arguments()
+        self._out = self._buffers.out
+        self._step = _compiled_entry(fused.stream_step, np.zeros(self._size, self._dtype),
+                                     *self._arguments)
+        self.reset(state)  # the compile call above advanced the state by one step
 
     def refresh(self) -> None:
         """Re-read the network's weights (needed only after editing them in place by hand)."""
-        self._packed, self._layout = pack_weights(self.network)
+        weights, bias, head = pack_weights(self.network)
+        buffers = self._buffers
+        buffers.weights[...], buffers.bias[...], buffers.head[...] = weights, bias, head
         self._version = self.network.version
 
     @property
     def state(self) -> LSTMState:
         """A copy of the current memories h and c, (L, B, H) each."""
-        return LSTMState(self._h.copy(), self._c.copy())
+        return LSTMState(self._buffers.h[:, 0].copy(), self._buffers.c[:, 0].copy())
 
     def reset(self, state: LSTMState | None = None) -> None:
         """Start again from ``state`` (zeros when None)."""
+        h, c = self._buffers.h, self._buffers.c
         if state is None:
-            self._h[...] = 0
-            self._c[...] = 0
+            h[...] = 0
+            c[...] = 0
             return
-        for name, target in (("short_term_memory", self._h), ("long_term_memory", self._c)):
+        for name, target in (("short_term_memory", h[:, 0]), ("long_term_memory", c[:, 0])):
             value = np.asarray(getattr(state, name))
             if value.shape != target.shape:
                 raise ValueError(
@@ -128,26 +183,26 @@ class Streamer:
         (B, O) ndarray
             The Dense head's output after this step (a new array).
         """
-        x = np.asarray(inputs, dtype=self._dtype)
-        if x.shape != self._input_shape or not x.flags.c_contiguous:
-            x = self._reshaped(x)
+        # Always a C-contiguous 1-D array of the network's dtype: the compiled step is called
+        # without Numba's type checks (see _compiled_entry), so nothing else may reach it.
+        x = np.ascontiguousarray(inputs, dtype=self._dtype)
+        if x.ndim != 1 or x.shape[0] != self._size:
+            x = self._flattened(x)
         if self._version != self.network.version:
             self.refresh()
-        if not fused.stream_step(x, self._packed, self._layout, self._h, self._c, self._out,
-                                 self._scratch):
+        if not self._step(x, *self._arguments):
             raise ValueError(
                 "inputs contain NaN or infinite values; the state was left unchanged. "
                 "Fill or drop missing observations before pushing them."
             )
         return self._out.copy()
 
-    def _reshaped(self, x: FloatArray) -> FloatArray:
-        batch, features = self._input_shape
-        if x.shape == self._input_shape or (
-            x.size == batch * features and x.ndim <= 1 and x.size in (batch, features)
-        ):
-            return np.ascontiguousarray(x.reshape(self._input_shape))
+    def _flattened(self, x: FloatArray) -> FloatArray:
+        """x as (B * I,) when its shape is one push accepts, else a ValueError."""
+        if x.size == self._size and (x.ndim < 2 or (x.ndim == 2 and x.shape[0] == self.batch)):
+            return x.reshape(-1)
+        features = self.network.input_size
         raise ValueError(
-            f"inputs must have shape (batch, features) = {self._input_shape} (or (features,) "
-            f"when batch is 1), got shape {x.shape}."
+            f"inputs must have shape (batch, features) = {(self.batch, features)} (or "
+            f"(features,) when batch is 1), got shape {x.shape}."
         )

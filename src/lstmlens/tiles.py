@@ -1,0 +1,340 @@
+"""Register tiles: the fixed-size blocks every compiled LSTM loop is built from.
+
+A tile is ``R`` batch rows x ``C`` columns of running sums that stay in CPU registers while
+the loop over the shared dimension ``k`` streams one row of packed weights at a time::
+
+    for k in range(K):             # input features, then short-term memory units
+        for c in range(C):         # the tile's columns, contiguous in the packed weights
+            w = weights[tile, k, c]
+            for r in range(R):     # R batch rows share every weight load
+                acc[r, c] += a[row + r, k] * w
+
+LLVM turns that into one broadcast and ``C / lanes`` vector FMAs per row and ``k`` (at the
+speed of a good BLAS micro-kernel) only when three things hold, which is why the code is
+written as it is:
+
+* ``R`` and ``C`` are compile-time constants: the functions here are ``@overload``-ed and
+  insist on integer literals, so each (R, C) pair is compiled on its own and inlined
+  (and ``R * C`` is large enough -- 64 elements or more -- that LLVM vectorises the loop
+  over ``c`` instead of unrolling it into scalar code first);
+* the sums live in a stack buffer (:func:`stack_like`) that never escapes, so once the
+  constant loops are unrolled LLVM keeps them in registers;
+* the loop over ``c`` sits outside the loop over ``r``: it is the one that is vectorised.
+
+Results are first written to stack buffers and only then copied to the output arrays: a
+loop that reads several arrays and writes several others needs run-time overlap checks
+that LLVM gives up on, while a loop writing only to the stack vectorises.
+
+Column layout ("tile layout", see :mod:`lstmlens.layouts`): the 4H gate axis is regrouped
+so that the ``4U`` columns of tile ``j`` are the input gate i, forget gate f, candidate
+memory g and output gate o of the ``U`` units ``jU .. jU + U - 1``. The whole step of those
+units -- weighted sums, gates, new long-term and short-term memory -- then finishes inside
+one tile, while its sums are still in registers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numba
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic, overload
+
+from lstmlens.activations import KERNEL_OPTIONS, one_like, percent, squash
+
+#: Batch rows per tile on the main path (the remainder rows use tiles of one row). Four
+#: rows x 64 float32 columns is 16 vector registers of sums, half of AVX-512's 32.
+ROWS = 4
+
+
+@intrinsic
+def stack_like(typingctx: Any, size: Any, like: Any) -> Any:
+    """A pointer to ``size`` (an integer literal) uninitialised elements of ``like``'s dtype
+    on the stack of the enclosing compiled function (allocated once, in its entry block)."""
+    if not isinstance(size, types.IntegerLiteral):
+        return None
+    count = size.literal_value
+    element = like.dtype
+
+    def codegen(context: Any, builder: Any, signature: Any, args: Any) -> Any:
+        return cgutils.alloca_once(builder, context.get_value_type(element), size=count)
+
+    return types.CPointer(element)(size, like), codegen
+
+
+def compiled_only(stub: Callable[..., None]) -> Any:
+    """Mark a function that exists only as a name for ``@overload``: its body refuses to run
+    in Python, and Numba compiles the overload's implementation in its place."""
+    return stub
+
+
+def literal(value: Any) -> int | None:
+    """The value of an integer-literal Numba type, None for any other type (Numba types a
+    constant argument first as a literal, then as a plain integer; an overload returning
+    None for the plain one makes the literal the only match)."""
+    if isinstance(value, types.IntegerLiteral):
+        return int(value.literal_value)
+    return None
+
+
+# ---------------------------------------------------------------------------- forward
+@compiled_only
+def forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+                 seq_h, seq_c, seq_gates, input_part, memory_part):
+    """Step ``t`` of batch rows ``row .. row + rows - 1`` for the units of one tile.
+
+    ``trace`` (an integer literal, 0 or 1) compiles in the recording of input_part and
+    memory_part: even never executed, that code made the fast path a fifth slower.
+
+    inputs (B, T, I) x_t; weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
+    state_h, state_c (2, B, H): h_{t-1}, c_{t-1} in slot ``t % 2``, h_t, c_t written to the
+    other slot. Also written, each only when its time axis is not empty: seq_h, seq_c
+    (B, T, H) h_t and c_t; seq_gates (B, T, 4H) i, f, g, o; input_part, memory_part
+    (B, T, 4H) ``W_ih x_t`` and ``W_hh h_{t-1}`` (gate axes in PyTorch order).
+    """
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(forward_tile, inline="always", jit_options=KERNEL_OPTIONS)
+def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+                  seq_h, seq_c, seq_gates, input_part, memory_part):
+    R, U, TRACE = literal(rows), literal(units), literal(trace)
+    if R is None or U is None or TRACE is None:
+        return None
+    C = 4 * U  # columns: i, f, g, o of U units
+    BLOCK = R * C
+
+    def impl(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+             seq_h, seq_c, seq_gates, input_part, memory_part):
+        features = inputs.shape[2]
+        hidden = state_h.shape[2]
+        acc = numba.carray(stack_like(BLOCK, weights), (R, C))
+        # W_ih x_t: the input part of the weighted sums
+        for r in range(R):
+            for c in range(C):
+                acc[r, c] = 0
+        for k in range(features):
+            for c in range(C):
+                w = weights[tile, k, c]
+                for r in range(R):
+                    acc[r, c] += inputs[row + r, t, k] * w
+        part = numba.carray(stack_like(BLOCK, weights), (R, C))
+        for r in range(R):
+            for c in range(C):
+                part[r, c] = acc[r, c]
+                acc[r, c] = 0
+        # W_hh h_{t-1}: the short-term memory part
+        previous_h = state_h[t % 2]  # (B, H)
+        for k in range(hidden):
+            for c in range(C):
+                w = weights[tile, features + k, c]
+                for r in range(R):
+                    acc[r, c] += previous_h[row + r, k] * w
+        # z_t = input part + memory part + bias, in this order everywhere (see trace.py)
+        total = numba.carray(stack_like(BLOCK, weights), (R, C))
+        for r in range(R):
+            for c in range(C):
+                total[r, c] = (part[r, c] + acc[r, c]) + bias[tile, c]
+        memory = numba.carray(stack_like(BLOCK, weights), (R, C))
+        if TRACE:  # explanation traces keep the two parts apart
+            for r in range(R):
+                for c in range(C):
+                    memory[r, c] = acc[r, c]
+
+        first_unit = tile * U
+        valid = min(U, hidden - first_unit)  # the last tile may be padding in part
+        previous, current = t % 2, 1 - t % 2
+        for r in range(R):
+            b = row + r
+            previous_c = state_c[previous, b]
+            new_c = state_c[current, b]
+            new_h = state_h[current, b]
+            for u in range(valid):
+                input_gate = percent(total[r, u])  # i_t: % of the potential memory to remember
+                forget_gate = percent(total[r, U + u])  # f_t: % of the long-term memory kept
+                candidate_memory = squash(total[r, 2 * U + u])  # g_t: potential memory
+                output_gate = percent(total[r, 3 * U + u])  # o_t: % of the memory let out
+                j = first_unit + u
+                long_term = forget_gate * previous_c[j] + input_gate * candidate_memory
+                new_c[j] = long_term  # c_t = f_t * c_{t-1} + i_t * g_t
+                new_h[j] = output_gate * squash(long_term)  # h_t = o_t * tanh(c_t)
+            if seq_h.shape[1] > 0:
+                seq_h_row, seq_c_row = seq_h[b, t], seq_c[b, t]
+                for u in range(valid):
+                    seq_h_row[first_unit + u] = new_h[first_unit + u]
+                for u in range(valid):
+                    seq_c_row[first_unit + u] = new_c[first_unit + u]
+            if seq_gates.shape[1] > 0:
+                # Kept for backward and traces: the activations again, off the fast path
+                # (writing them from the loop above slowed inference by a fifth).
+                gate_row = seq_gates[b, t]
+                for u in range(valid):
+                    gate_row[first_unit + u] = percent(total[r, u])
+                for u in range(valid):
+                    gate_row[hidden + first_unit + u] = percent(total[r, U + u])
+                for u in range(valid):
+                    gate_row[2 * hidden + first_unit + u] = squash(total[r, 2 * U + u])
+                for u in range(valid):
+                    gate_row[3 * hidden + first_unit + u] = percent(total[r, 3 * U + u])
+            if TRACE:
+                input_row, memory_row = input_part[b, t], memory_part[b, t]
+                for gate in range(4):
+                    for u in range(valid):
+                        input_row[gate * hidden + first_unit + u] = part[r, gate * U + u]
+                    for u in range(valid):
+                        memory_row[gate * hidden + first_unit + u] = memory[r, gate * U + u]
+
+    return impl
+
+
+# ---------------------------------------------------------------------------- backward
+@compiled_only
+def gate_gradient_row(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
+    """Backward through step ``t`` of batch row ``b``, all units, from dL/dh_t to dL/dz_t.
+
+    gates (B, T, 4H) i, f, g, o; seq_c (B, T, H) c_t; c0 (B, H); grad_h (B, H) dL/dh_t
+    through the recurrence; grad_h_outside (B, T, H) dL/dh_t from outside it; grad_c (B, H)
+    dL/dc_t on entry, dL/dc_{t-1} on exit. Writes dL/dz_t into grad_z (B, T, 4 * tiles * U)
+    in tile layout (zero in padding columns).
+    """
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(gate_gradient_row, inline="always", jit_options=KERNEL_OPTIONS)
+def _gate_gradient_row(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
+    U = literal(units)
+    if U is None:
+        return None
+
+    def impl(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
+        hidden = seq_c.shape[2]
+        rows = (gates[b, t], seq_c[b, t], c0[b] if t == 0 else seq_c[b, t - 1], grad_h[b],
+                grad_h_outside[b, t], grad_c[b], grad_z[b, t])
+        full_tiles = hidden // U
+        for tile in range(full_tiles):  # a constant trip count: one vector iteration, no tail
+            _gate_gradient_units(U, units, tile, hidden, rows)
+        if hidden % U:
+            _gate_gradient_units(hidden % U, units, full_tiles, hidden, rows)
+
+    return impl
+
+
+@compiled_only
+def _gate_gradient_units(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(_gate_gradient_units, inline="always", jit_options=KERNEL_OPTIONS)
+def _gate_gradient_units_impl(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
+    U = literal(units)
+    if U is None:
+        return None
+    C = 4 * U
+
+    def impl(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
+        gate_row, long_term, previous_c, recurrent, outside, incoming_c, out = rows
+        first_unit = tile * U
+        one = one_like(gate_row[0])
+        # Results go to the stack first: a loop writing only there needs no overlap checks.
+        dz = numba.carray(stack_like(C, gate_row), (C,))
+        new_grad_c = numba.carray(stack_like(U, gate_row), (U,))
+        for c in range(C):
+            dz[c] = 0
+        for u in range(count):
+            j = first_unit + u
+            input_gate = gate_row[j]
+            forget_gate = gate_row[hidden + j]
+            candidate_memory = gate_row[2 * hidden + j]
+            output_gate = gate_row[3 * hidden + j]
+            squashed = squash(long_term[j])
+            grad_short = recurrent[j] + outside[j]  # total dL/dh_t
+            # c_t reaches the loss through the next step and through h_t = o_t * tanh(c_t).
+            grad_long = incoming_c[j] + grad_short * output_gate * (one - squashed * squashed)
+            dz[u] = grad_long * candidate_memory * input_gate * (one - input_gate)
+            dz[U + u] = grad_long * previous_c[j] * forget_gate * (one - forget_gate)
+            dz[2 * U + u] = grad_long * input_gate * (one - candidate_memory * candidate_memory)
+            dz[3 * U + u] = grad_short * squashed * output_gate * (one - output_gate)
+            new_grad_c[u] = grad_long * forget_gate  # dL/dc_{t-1}
+        for c in range(C):
+            out[tile * C + c] = dz[c]
+        for u in range(count):
+            incoming_c[first_unit + u] = new_grad_c[u]
+
+    return impl
+
+
+@compiled_only
+def product_tile(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
+    """``out[row + r, tile * width + c] = sum_k a[row + r, k] * weights[tile, k, c]``.
+
+    The backward products dL/dh_{t-1} = dz_t W_hh and dL/dx_t = dz_t W_ih: a (n, 4 * tiles
+    * U) holds dz rows in tile layout, weights (column tiles, 4 * tiles * U, width) come
+    from :func:`lstmlens.layouts.pack_backward`, out (n, m) with m <= column tiles * width.
+    """
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(product_tile, inline="always", jit_options=KERNEL_OPTIONS)
+def _product_tile(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
+    R, W = literal(rows), literal(width)
+    if R is None or W is None:
+        return None
+    BLOCK = R * W
+
+    def impl(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
+        acc = numba.carray(stack_like(BLOCK, weights), (R, W))
+        for r in range(R):
+            for c in range(W):
+                acc[r, c] = 0
+        for k in range(weights.shape[1]):
+            for c in range(W):
+                w = weights[tile, k, c]
+                for r in range(R):
+                    acc[r, c] += a[row + r, k] * w
+        first = tile * W
+        valid = min(W, out.shape[1] - first)
+        for r in range(R):
+            target = out[row + r]
+            for c in range(valid):
+                target[first + c] = acc[r, c]
+
+    return impl
+
+
+@compiled_only
+def gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
+    """Accumulate a block of dL/dW: ``out[tile, k0 + r, c] += sum_{b, t} a * dz``.
+
+    with ``a = source[b, t, k0 + r]`` and ``dz = grad_z[b, t, tile * width + c]`` over batch
+    rows ``first .. last - 1`` and every step. source (B, T, K) holds [x_t, h_{t-1}] (K a
+    multiple of ``rows``); out (tiles, K, width) is in tile layout like the weights.
+    """
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(gradient_tile, inline="always", jit_options=KERNEL_OPTIONS)
+def _gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
+    R, W = literal(rows), literal(width)
+    if R is None or W is None:
+        return None
+    BLOCK = R * W
+
+    def impl(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
+        acc = numba.carray(stack_like(BLOCK, out), (R, W))
+        for r in range(R):
+            for c in range(W):
+                acc[r, c] = out[tile, k0 + r, c]
+        column = tile * W
+        for b in range(first, last):
+            for t in range(source.shape[1]):
+                for c in range(W):
+                    d = grad_z[b, t, column + c]
+                    for r in range(R):
+                        acc[r, c] += source[b, t, k0 + r] * d
+        for r in range(R):
+            for c in range(W):
+                out[tile, k0 + r, c] = acc[r, c]
+
+    return impl
