@@ -80,7 +80,9 @@ def _tanh_f32(x):  # type: ignore[no-untyped-def]
 
 @njit(inline="always", error_model="numpy")
 def _sigmoid_f32(x):  # type: ignore[no-untyped-def]
-    return _HALF32 + _HALF32 * _tanh_f32(_HALF32 * x)
+    # Add, then multiply: no a * b + c for the compiler to fuse into an FMA in some kernels
+    # and not in others, so every kernel rounds the gates the same way.
+    return _HALF32 * (_ONE32 + _tanh_f32(_HALF32 * x))
 
 
 @overload(one_like)

@@ -44,6 +44,15 @@ class LSTMState:
 
 
 @dataclass(frozen=True)
+class _PackedCache:
+    """The tile-layout weights of :meth:`LSTMNetwork._packed_layers` and what they came from."""
+
+    version: int
+    snapshot: FloatArray
+    layers: tuple[Any, ...]
+
+
+@dataclass(frozen=True)
 class ForwardResult:
     """What :meth:`LSTMNetwork.forward` returns.
 
@@ -61,8 +70,6 @@ class ForwardResult:
     final_state: LSTMState
     trace: NetworkTrace | None
     records: tuple[LayerTrace, ...] = field(default=(), repr=False)
-    #: The weights in the compiled kernels' tile layout, reused by backward (compiled only).
-    packed: tuple[Any, ...] = field(default=(), repr=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -108,6 +115,7 @@ class LSTMNetwork:
         # so an optimiser can update all of them in a single compiled loop.
         self._flat = np.concatenate([value.ravel() for value in validated.values()])
         self._parameters = ParameterDict(_views(self._flat, validated.items()), owner=self)
+        self._packed: _PackedCache | None = None
 
     @property
     def parameters(self) -> dict[str, FloatArray]:
@@ -229,20 +237,19 @@ class LSTMNetwork:
         if self.backend == "reference":
             return self._forward_reference(x, state, record_trace, keep_for_backward)
         records: list[LayerTrace] = []
-        packs: list[kernels.PackedLayer] = []
         final_h = np.empty_like(state.short_term_memory)
         final_c = np.empty_like(state.long_term_memory)
         keep = record_trace or keep_for_backward
         layer_input = x
+        packed_layers = self._packed_layers()
         for layer in range(self.num_layers):
             weights = self._layer_parameters(layer)
-            packed = kernels.pack_layer(*weights, self.dtype)
+            packed = packed_layers[layer]
             h0, c0 = state.short_term_memory[layer], state.long_term_memory[layer]
             if keep:
                 record = kernels.layer_forward(layer_input, h0, c0, *weights, record_trace,
                                                packed=packed)
                 records.append(record)
-                packs.append(packed)
                 final_h[layer] = record.short_term_memory[:, -1]
                 final_c[layer] = record.long_term_memory[:, -1]
                 layer_input = record.short_term_memory  # (B, T, H) feeds the next layer
@@ -255,8 +262,24 @@ class LSTMNetwork:
         output = np.empty((batch, self.output_size), self.dtype)
         fused.dense_forward(final_h[-1], self.parameters["head.weight"],
                             self.parameters["head.bias"], output)
-        return self._result(output, final_h, final_c, records, record_trace,
-                            keep_for_backward, tuple(packs))
+        return self._result(output, final_h, final_c, records, record_trace, keep_for_backward)
+
+    def _packed_layers(self) -> tuple[kernels.PackedLayer, ...]:
+        """Every layer's weights in the kernels' tile layout, repacked only when they changed.
+
+        Packing is a transpose of all weights (a few hundred microseconds for 256 units). It
+        is redone when :attr:`version` moved (an optimiser step, an assignment) and, since
+        parameter arrays can also be edited in place, when the weights differ from the
+        snapshot taken at the last packing (comparing is several times cheaper than packing).
+        """
+        cache = self._packed
+        if cache is not None and cache.version == self.version and np.array_equal(
+                cache.snapshot, self._flat):
+            return cache.layers
+        layers = tuple(kernels.pack_layer(*self._layer_parameters(layer), self.dtype)
+                       for layer in range(self.num_layers))
+        self._packed = _PackedCache(self.version, self._flat.copy(), layers)
+        return layers
 
     def _forward_reference(self, x: FloatArray, state: LSTMState, record_trace: bool,
                            keep_for_backward: bool) -> ForwardResult:
@@ -278,12 +301,11 @@ class LSTMNetwork:
             final_c[layer] = record.long_term_memory[:, -1]
             layer_input = record.short_term_memory  # (B, T, H) feeds the next layer
         output = dense(final_h[-1], self.parameters["head.weight"], self.parameters["head.bias"])
-        return self._result(output, final_h, final_c, records, record_trace,
-                            keep_for_backward, ())
+        return self._result(output, final_h, final_c, records, record_trace, keep_for_backward)
 
     def _result(self, output: FloatArray, final_h: FloatArray, final_c: FloatArray,
-                records: list[LayerTrace], record_trace: bool, keep_for_backward: bool,
-                packs: tuple[Any, ...]) -> ForwardResult:
+                records: list[LayerTrace], record_trace: bool,
+                keep_for_backward: bool) -> ForwardResult:
         trace = None
         if record_trace:
             trace = NetworkTrace(
@@ -297,7 +319,6 @@ class LSTMNetwork:
             final_state=LSTMState(final_h, final_c),
             trace=trace,
             records=tuple(records) if keep_for_backward else (),
-            packed=packs if keep_for_backward else (),
         )
 
     # ------------------------------------------------------------------ backward
@@ -368,10 +389,9 @@ class LSTMNetwork:
                 targets[1][...] = layer_grads.grad_weight_hh
                 targets[2][...] = layer_grads.grad_bias
             else:
-                packed = result.packed[layer] if result.packed else None
                 layer_grads = kernels.layer_backward(
                     result.records[layer], weight_ih, weight_hh, grad_h_seq, grad_final_c,
-                    out=targets, packed=packed,
+                    out=targets,
                 )
             grads[f"bias_hh_l{layer}"][...] = targets[2]  # both biases get the same gradient
             initial_h[layer] = layer_grads.grad_initial_short_term_memory

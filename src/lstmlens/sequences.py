@@ -13,20 +13,27 @@ made each of them spin-wait for the other (10-100x slower steps).
 
 from __future__ import annotations
 
-import numba
 from numba import prange
+from numba.extending import overload
 
-from lstmlens.activations import compiled
+from lstmlens.activations import KERNEL_OPTIONS, compiled
+from lstmlens.atomics import wait_for_all
 from lstmlens.layouts import UNITS
 from lstmlens.tiles import ROWS as ROWS
-from lstmlens.tiles import forward_tile, gate_gradient_row, gradient_tile, product_tile
+from lstmlens.tiles import (
+    compiled_only,
+    forward_tile,
+    gate_gradient_row,
+    gradient_tile,
+    literal,
+    product_tile,
+)
 
 #: Columns of a tile: the four gates of :data:`lstmlens.layouts.UNITS` units. Also the
 #: width of the dL/dh_{t-1} product tiles (narrower ones stop vectorising for 1-row tiles).
 COLUMNS = 4 * UNITS
-#: (b, t) pairs per cache block of the weight-gradient sums: the dz slice of one column tile
-#: over a block (64 columns x 256 rows x 4 bytes) stays in L2 while every input row reuses
-#: it (64 to 1024 measured within noise of each other).
+#: (row, step) pairs per cache block of the weight-gradient sums: one tile's dz over a
+#: block (256 x 64 floats, contiguous) stays in L2 while every input row of it is reused.
 GRADIENT_BLOCK = 256
 
 
@@ -50,29 +57,62 @@ def _chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
 
 
 # ---------------------------------------------------------------------------- forward
-@compiled()
-def forward_rows(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                 seq_gates, input_part, memory_part):
+@compiled_only
+def _forward_rows(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                  seq_gates, input_part, memory_part):
     """Forward through all steps of batch rows ``first .. last - 1``.
 
-    trace : 0 or 1, compiled as a constant: 1 also writes input_part and memory_part.
+    trace : 0 or 1, an integer literal: 1 also writes input_part and memory_part.
     inputs (B, T, I); weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
     state_h, state_c (2, B, H) with h_0, c_0 in slot 0 on entry and h_T, c_T in slot T % 2
     on exit; seq_h, seq_c (B, T, H), seq_gates, input_part, memory_part (B, T, 4H) are
     written unless their time axis is empty.
     """
-    numba.literally(trace)
-    full = first + max(0, last - first) // ROWS * ROWS
-    # Time outside, tiles next, rows inside: one tile of weights (I + H rows of 4U) is
-    # reused by every row of the step while it is still in cache.
-    for t in range(inputs.shape[1]):
-        for tile in range(weights.shape[0]):
-            for row in range(first, full, ROWS):
-                forward_tile(ROWS, UNITS, trace, t, row, tile, inputs, weights, bias, state_h,
-                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
-            for row in range(full, last):
-                forward_tile(1, UNITS, trace, t, row, tile, inputs, weights, bias, state_h,
-                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(_forward_rows, inline="always", jit_options=KERNEL_OPTIONS)
+def _forward_rows_impl(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h,  # type: ignore[no-untyped-def]
+                       seq_c, seq_gates, input_part, memory_part):
+    if literal(trace) is None:
+        return None
+
+    def impl(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+             seq_gates, input_part, memory_part):
+        full = first + max(0, last - first) // ROWS * ROWS
+        # Time outside, tiles next, rows inside: one tile of weights (I + H rows of 4U) is
+        # reused by every row of the step while it is still in cache.
+        for t in range(inputs.shape[1]):
+            for tile in range(weights.shape[0]):
+                for row in range(first, full, ROWS):
+                    forward_tile(ROWS, UNITS, trace, t, row, tile, inputs, weights, bias,
+                                 state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                                 memory_part)
+                for row in range(full, last):
+                    forward_tile(1, UNITS, trace, t, row, tile, inputs, weights, bias,
+                                 state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                                 memory_part)
+
+    return impl
+
+
+# One compiled function per value of ``trace``, each passing it as a constant
+# (numba.literally did the same, but its cached machine code for trace = 1 came back from
+# the cache different from the freshly compiled code).
+@compiled()
+def forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                 seq_gates, input_part, memory_part):
+    """:func:`_forward_rows` without trace."""
+    _forward_rows(0, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+                  seq_gates, input_part, memory_part)
+
+
+@compiled()
+def forward_trace_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                       seq_gates, input_part, memory_part):
+    """:func:`_forward_rows` with trace."""
+    _forward_rows(1, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+                  seq_gates, input_part, memory_part)
 
 
 @compiled()
@@ -80,7 +120,7 @@ def forward(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, in
             memory_part):
     """:func:`forward_rows` over every row, on the calling thread."""
     first, last = _chunk_rows(0, 1, inputs.shape[0])  # not constants: one compiled version
-    forward_rows(0, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+    forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
 
 
@@ -89,7 +129,7 @@ def forward_trace(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gat
                   input_part, memory_part):
     """:func:`forward` that also records input_part and memory_part (explanations)."""
     first, last = _chunk_rows(0, 1, inputs.shape[0])
-    forward_rows(1, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+    forward_trace_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
 
 
@@ -99,77 +139,170 @@ def forward_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq
     """:func:`forward` with the rows split into ``chunks`` blocks run on Numba's threads."""
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
-        forward_rows(0, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+        forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                      seq_gates, input_part, memory_part)
+
+
+@compiled()
+def forward_units(part, parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                  seq_gates, input_part, memory_part, barrier):
+    """Part ``part`` of ``parts`` of a forward pass whose threads share out the tiles of
+    units instead of the rows (for a batch too small to split): every step each part
+    computes its tiles for all rows, then waits at ``barrier`` (see
+    :mod:`lstmlens.atomics`) until the whole h_t is written. Arguments as
+    :func:`forward_rows`, without trace (input_part and memory_part are not written).
+    Returns early if the barrier fails.
+    """
+    first_tile, last_tile = _row_range_compiled(part, parts, weights.shape[0])
+    batch = inputs.shape[0]
+    full = batch // ROWS * ROWS
+    for t in range(inputs.shape[1]):
+        for tile in range(first_tile, last_tile):
+            for row in range(0, full, ROWS):
+                forward_tile(ROWS, UNITS, 0, t, row, tile, inputs, weights, bias, state_h,
+                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
+            for row in range(full, batch):
+                forward_tile(1, UNITS, 0, t, row, tile, inputs, weights, bias, state_h,
+                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
+        if not wait_for_all(barrier, parts, t):
+            return
+
+
+@compiled(parallel=True)
+def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                           seq_gates, input_part, memory_part, barrier):
+    """:func:`forward_units` for every part, each on its own thread; the caller reruns the
+    work with :func:`forward` if ``barrier[FAILED]`` is set afterwards."""
+    for part in prange(parts):
+        forward_units(int(part), parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+                      seq_gates, input_part, memory_part, barrier)
 
 
 # ---------------------------------------------------------------------------- backward
 @compiled()
-def backward_rows(first, last, seq_c, c0, gates, stacked, back_h, back_x, grad_h_outside,  # type: ignore[no-untyped-def]
-                  grad_z, grad_h, grad_c, dz_rows, dx_rows, partial_weights, partial_bias):
+def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
+                  grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """Backpropagation through time for batch rows ``first .. last - 1``.
 
     seq_c (B, T, H), c0 (B, H), gates (B, T, 4H) are the forward record and stacked
-    (B, T, K) holds [x_t, h_{t-1}, 0 ...] (K = I + H rounded up to a multiple of
-    :data:`ROWS`); back_h (., 4 * tiles * U, 4U) and back_x (., 4 * tiles * U, U) are the
-    transposed weights (:func:`lstmlens.layouts.pack_backward`); grad_h_outside (B, T, H)
-    is dL/dh_t from outside the recurrence. Writes grad_z (B, T, 4 * tiles * U), dL/dz_t in
-    tile layout, and through its view dz_rows (B * T, 4 * tiles * U) dx_rows (B * T, I),
-    dL/dx_t. Adds these rows' dL/dW and dL/db to partial_weights (tiles, K, 4U) and
-    partial_bias (tiles * 4U). grad_h (B, H) must be zero on entry and
-    holds dL/dh_0 on exit; grad_c (B, H) holds dL/dc_T on entry and dL/dc_0 on exit.
+    (B * T, K) holds [x_t, h_{t-1}, 0 ...] per (row, step) (K = I + H rounded up to a
+    multiple of :data:`ROWS`); weight_hh (., tiles * 4U, 4U) and weight_ih (., tiles * 4U, U)
+    are W_hh and W_ih as :func:`lstmlens.layouts.pack_backward` lays them out; grad_h_outside
+    (B, T, H) is dL/dh_t from outside the recurrence. Writes grad_z (tiles, B, T, 4U),
+    dL/dz_t tile-major, which dz_rows (tiles, B * T, 1, 4U) must view with the (row, step)
+    pairs as one axis (made by the caller: a reshape inside compiled code measured 4x
+    slower to read), and grad_inputs (B * T, I), dL/dx_t; adds these rows' dL/dW and
+    dL/db to partial_weights (tiles, K, 4U) and partial_bias (tiles, 4U). grad_h (B, H)
+    must be zero on entry and holds dL/dh_0 on exit; grad_c (B, H) holds dL/dc_T on entry
+    and dL/dc_0 on exit.
     """
-    steps = gates.shape[1]
+    tiles, batch, steps, columns = grad_z.shape
     full = first + max(0, last - first) // ROWS * ROWS
     # Through time, backwards: dL/dz_t of every row first, then dL/dh_{t-1} = dz_t W_hh.
     for t in range(steps - 1, -1, -1):
         for b in range(first, last):
-            gate_gradient_row(UNITS, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c,
-                              grad_z)
-        dz_t = grad_z[:, t]  # (B, 4 * tiles * U)
-        for block in range(back_h.shape[0]):
+            gate_gradient_row(UNITS, t, b, 0, tiles, gates, seq_c, c0, grad_h, grad_h_outside,
+                              grad_c, grad_z)
+        for block in range(weight_hh.shape[0]):
             for row in range(first, full, ROWS):
-                product_tile(ROWS, COLUMNS, row, block, dz_t, back_h, grad_h)
+                product_tile(ROWS, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
             for row in range(full, last):
-                product_tile(1, COLUMNS, row, block, dz_t, back_h, grad_h)
-    # dL/dx_t = dz_t W_ih for every (row, step) at once: the input needs no recurrence.
+                product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
     start, stop = first * steps, last * steps
+    # dL/dx_t = dz_t W_ih for every (row, step) at once: the input needs no recurrence.
     full_rows = start + (stop - start) // ROWS * ROWS
-    for block in range(back_x.shape[0]):
+    for block in range(weight_ih.shape[0]):
         for row in range(start, full_rows, ROWS):
-            product_tile(ROWS, UNITS, row, block, dz_rows, back_x, dx_rows)
+            product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
         for row in range(full_rows, stop):
-            product_tile(1, UNITS, row, block, dz_rows, back_x, dx_rows)
-    # dL/dW = sum_{b,t} [x_t, h_{t-1}] (x) dz_t and dL/db = sum_{b,t} dz_t.
-    out, bias_out = partial_weights, partial_bias
-    block_rows = max(1, GRADIENT_BLOCK // steps)
-    for b0 in range(first, last, block_rows):
-        b1 = min(last, b0 + block_rows)
-        for tile in range(out.shape[0]):
-            for k in range(0, out.shape[1], ROWS):
-                gradient_tile(ROWS, COLUMNS, b0, b1, stacked, k, grad_z, tile, out)
-        for row in range(b0 * steps, b1 * steps):
-            dz = dz_rows[row]
-            for c in range(bias_out.shape[0]):
-                bias_out[c] += dz[c]
+            product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
+    # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the (row, step) pairs.
+    for n0 in range(start, stop, GRADIENT_BLOCK):
+        n1 = min(stop, n0 + GRADIENT_BLOCK)
+        for tile in range(tiles):
+            for k in range(0, partial_weights.shape[1], ROWS):
+                gradient_tile(ROWS, COLUMNS, n0, n1, stacked, k, dz_rows, tile, partial_weights)
+            for n in range(n0, n1):
+                for c in range(columns):
+                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
 
 
 @compiled()
-def backward(seq_c, c0, gates, stacked, back_h, back_x, grad_h_outside, grad_z, grad_h,  # type: ignore[no-untyped-def]
-             grad_c, dz_rows, dx_rows, partial_weights, partial_bias):
+def backward(seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside, grad_z, dz_rows,  # type: ignore[no-untyped-def]
+             grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """:func:`backward_rows` over every row on the calling thread (one chunk)."""
     first, last = _chunk_rows(0, 1, gates.shape[0])
-    backward_rows(first, last, seq_c, c0, gates, stacked, back_h, back_x, grad_h_outside,
-                  grad_z, grad_h, grad_c, dz_rows, dx_rows, partial_weights[0], partial_bias[0])
+    backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
+                  grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights[0],
+                  partial_bias[0])
 
 
 @compiled(parallel=True)
-def backward_parallel(chunks, seq_c, c0, gates, stacked, back_h, back_x, grad_h_outside,  # type: ignore[no-untyped-def]
-                      grad_z, grad_h, grad_c, dz_rows, dx_rows, partial_weights, partial_bias):
+def backward_parallel(chunks, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
+                      grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                      partial_bias):
     """:func:`backward` with the rows split into ``chunks`` blocks run on Numba's threads;
     chunk ``k`` adds its share of the parameter gradients to partial_*[k]."""
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, gates.shape[0])
-        backward_rows(first, last, seq_c, c0, gates, stacked, back_h, back_x, grad_h_outside,
-                      grad_z, grad_h, grad_c, dz_rows, dx_rows, partial_weights[chunk],
+        backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
+                      grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights[chunk],
                       partial_bias[chunk])
+
+
+@compiled()
+def backward_units(part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
+                   grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights, partial_bias,
+                   barrier):
+    """Part ``part`` of ``parts`` of a backward pass whose threads share out the units (for
+    a batch too small to split; arguments as :func:`backward_rows`, one set of partial
+    gradients). Every step: this part's tiles of dL/dz_t for all rows, a barrier, its
+    column blocks of dL/dh_{t-1} = dz_t W_hh, a barrier. Then its share of the (row, step)
+    pairs of dL/dx and its tiles of dL/dW and dL/db. Returns early if a barrier fails.
+    """
+    tiles, batch, steps, columns = grad_z.shape
+    first_tile, last_tile = _row_range_compiled(part, parts, tiles)
+    first_block, last_block = _row_range_compiled(part, parts, weight_hh.shape[0])
+    full = batch // ROWS * ROWS
+    meeting = 0
+    for t in range(steps - 1, -1, -1):
+        for b in range(batch):
+            gate_gradient_row(UNITS, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,
+                              grad_h_outside, grad_c, grad_z)
+        if not wait_for_all(barrier, parts, meeting):  # dz_t complete
+            return
+        for block in range(first_block, last_block):
+            for row in range(0, full, ROWS):
+                product_tile(ROWS, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
+            for row in range(full, batch):
+                product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
+        if not wait_for_all(barrier, parts, meeting + 1):  # dL/dh_{t-1} complete
+            return
+        meeting += 2
+    start, stop = _row_range_compiled(part, parts, batch * steps)
+    full_rows = start + (stop - start) // ROWS * ROWS
+    for block in range(weight_ih.shape[0]):
+        for row in range(start, full_rows, ROWS):
+            product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
+        for row in range(full_rows, stop):
+            product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
+    for n0 in range(0, batch * steps, GRADIENT_BLOCK):
+        n1 = min(batch * steps, n0 + GRADIENT_BLOCK)
+        for tile in range(first_tile, last_tile):
+            for k in range(0, partial_weights.shape[1], ROWS):
+                gradient_tile(ROWS, COLUMNS, n0, n1, stacked, k, dz_rows, tile, partial_weights)
+            for n in range(n0, n1):
+                for c in range(columns):
+                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
+
+
+@compiled(parallel=True)
+def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
+                            grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                            partial_bias, barrier):
+    """:func:`backward_units` for every part, each on its own thread; the caller reruns the
+    work with :func:`backward` if ``barrier[FAILED]`` is set afterwards."""
+    for part in prange(parts):
+        backward_units(int(part), parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
+                       grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
+                       partial_weights[0], partial_bias[0], barrier)

@@ -21,9 +21,12 @@ written as it is:
   constant loops are unrolled LLVM keeps them in registers;
 * the loop over ``c`` sits outside the loop over ``r``: it is the one that is vectorised.
 
-Results are first written to stack buffers and only then copied to the output arrays: a
-loop that reads several arrays and writes several others needs run-time overlap checks
-that LLVM gives up on, while a loop writing only to the stack vectorises.
+Two more habits keep the loops fast. Results go to stack buffers first and only then to
+the output arrays: a loop that reads several arrays and writes several others needs
+run-time overlap checks that LLVM gives up on, while a loop writing only to the stack
+vectorises. And arrays are indexed in full (``state_c[slot, b, j]``), never through views
+made inside the tiles: every Numba view costs an atomic reference-count increment and
+decrement, which inside a tile cost more than the arithmetic of a small layer.
 
 Column layout ("tile layout", see :mod:`lstmlens.layouts`): the 4H gate axis is regrouped
 so that the ``4U`` columns of tile ``j`` are the input gate i, forget gate f, candidate
@@ -85,14 +88,13 @@ def forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state_
                  seq_h, seq_c, seq_gates, input_part, memory_part):
     """Step ``t`` of batch rows ``row .. row + rows - 1`` for the units of one tile.
 
-    ``trace`` (an integer literal, 0 or 1) compiles in the recording of input_part and
-    memory_part: even never executed, that code made the fast path a fifth slower.
-
     inputs (B, T, I) x_t; weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
     state_h, state_c (2, B, H): h_{t-1}, c_{t-1} in slot ``t % 2``, h_t, c_t written to the
     other slot. Also written, each only when its time axis is not empty: seq_h, seq_c
-    (B, T, H) h_t and c_t; seq_gates (B, T, 4H) i, f, g, o; input_part, memory_part
-    (B, T, 4H) ``W_ih x_t`` and ``W_hh h_{t-1}`` (gate axes in PyTorch order).
+    (B, T, H) h_t and c_t; seq_gates (B, T, 4H) i, f, g, o. ``trace`` (an integer literal,
+    0 or 1) compiles in the recording of input_part and memory_part (B, T, 4H), ``W_ih x_t``
+    and ``W_hh h_{t-1}``: even never executed, that code made the fast path a fifth slower.
+    Gate axes of the outputs are in PyTorch's order.
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
@@ -110,6 +112,7 @@ def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state
              seq_h, seq_c, seq_gates, input_part, memory_part):
         features = inputs.shape[2]
         hidden = state_h.shape[2]
+        previous, current = t % 2, 1 - t % 2  # slots of h_{t-1}, c_{t-1} and of h_t, c_t
         acc = numba.carray(stack_like(BLOCK, weights), (R, C))
         # W_ih x_t: the input part of the weighted sums
         for r in range(R):
@@ -126,12 +129,11 @@ def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state
                 part[r, c] = acc[r, c]
                 acc[r, c] = 0
         # W_hh h_{t-1}: the short-term memory part
-        previous_h = state_h[t % 2]  # (B, H)
         for k in range(hidden):
             for c in range(C):
                 w = weights[tile, features + k, c]
                 for r in range(R):
-                    acc[r, c] += previous_h[row + r, k] * w
+                    acc[r, c] += state_h[previous, row + r, k] * w
         # z_t = input part + memory part + bias, in this order everywhere (see trace.py)
         total = numba.carray(stack_like(BLOCK, weights), (R, C))
         for r in range(R):
@@ -145,171 +147,207 @@ def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state
 
         first_unit = tile * U
         valid = min(U, hidden - first_unit)  # the last tile may be padding in part
-        previous, current = t % 2, 1 - t % 2
+        # All U lanes are computed, padding included (zeros in, harmless values out), so
+        # the loop has a constant trip count and vectorises even for a partial last tile;
+        # only the valid lanes are read and stored.
+        previous_c = numba.carray(stack_like(BLOCK, weights), (R, U))
+        new_c = numba.carray(stack_like(BLOCK, weights), (R, U))
+        new_h = numba.carray(stack_like(BLOCK, weights), (R, U))
         for r in range(R):
-            b = row + r
-            previous_c = state_c[previous, b]
-            new_c = state_c[current, b]
-            new_h = state_h[current, b]
+            for u in range(U):
+                previous_c[r, u] = 0
             for u in range(valid):
+                previous_c[r, u] = state_c[previous, row + r, first_unit + u]
+        for r in range(R):
+            for u in range(U):
                 input_gate = percent(total[r, u])  # i_t: % of the potential memory to remember
                 forget_gate = percent(total[r, U + u])  # f_t: % of the long-term memory kept
                 candidate_memory = squash(total[r, 2 * U + u])  # g_t: potential memory
                 output_gate = percent(total[r, 3 * U + u])  # o_t: % of the memory let out
-                j = first_unit + u
-                long_term = forget_gate * previous_c[j] + input_gate * candidate_memory
-                new_c[j] = long_term  # c_t = f_t * c_{t-1} + i_t * g_t
-                new_h[j] = output_gate * squash(long_term)  # h_t = o_t * tanh(c_t)
+                long_term = forget_gate * previous_c[r, u] + input_gate * candidate_memory
+                new_c[r, u] = long_term  # c_t = f_t * c_{t-1} + i_t * g_t
+                new_h[r, u] = output_gate * squash(long_term)  # h_t = o_t * tanh(c_t)
+        gates = numba.carray(stack_like(BLOCK, weights), (R, C))
+        if seq_gates.shape[1] > 0:
+            # Kept for backward and traces: the activations again, off the fast path
+            # (writing them from the loop above slowed inference by a fifth).
+            for r in range(R):
+                for u in range(U):
+                    gates[r, u] = percent(total[r, u])
+                    gates[r, U + u] = percent(total[r, U + u])
+                    gates[r, 2 * U + u] = squash(total[r, 2 * U + u])
+                    gates[r, 3 * U + u] = percent(total[r, 3 * U + u])
+        for r in range(R):
+            b = row + r
+            for u in range(valid):
+                state_c[current, b, first_unit + u] = new_c[r, u]
+            for u in range(valid):
+                state_h[current, b, first_unit + u] = new_h[r, u]
             if seq_h.shape[1] > 0:
-                seq_h_row, seq_c_row = seq_h[b, t], seq_c[b, t]
                 for u in range(valid):
-                    seq_h_row[first_unit + u] = new_h[first_unit + u]
+                    seq_h[b, t, first_unit + u] = new_h[r, u]
                 for u in range(valid):
-                    seq_c_row[first_unit + u] = new_c[first_unit + u]
+                    seq_c[b, t, first_unit + u] = new_c[r, u]
             if seq_gates.shape[1] > 0:
-                # Kept for backward and traces: the activations again, off the fast path
-                # (writing them from the loop above slowed inference by a fifth).
-                gate_row = seq_gates[b, t]
-                for u in range(valid):
-                    gate_row[first_unit + u] = percent(total[r, u])
-                for u in range(valid):
-                    gate_row[hidden + first_unit + u] = percent(total[r, U + u])
-                for u in range(valid):
-                    gate_row[2 * hidden + first_unit + u] = squash(total[r, 2 * U + u])
-                for u in range(valid):
-                    gate_row[3 * hidden + first_unit + u] = percent(total[r, 3 * U + u])
-            if TRACE:
-                input_row, memory_row = input_part[b, t], memory_part[b, t]
                 for gate in range(4):
                     for u in range(valid):
-                        input_row[gate * hidden + first_unit + u] = part[r, gate * U + u]
+                        seq_gates[b, t, gate * hidden + first_unit + u] = gates[r, gate * U + u]
+            if TRACE:
+                for gate in range(4):
                     for u in range(valid):
-                        memory_row[gate * hidden + first_unit + u] = memory[r, gate * U + u]
+                        column = gate * hidden + first_unit + u
+                        input_part[b, t, column] = part[r, gate * U + u]
+                        memory_part[b, t, column] = memory[r, gate * U + u]
 
     return impl
 
 
 # ---------------------------------------------------------------------------- backward
 @compiled_only
-def gate_gradient_row(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
-    """Backward through step ``t`` of batch row ``b``, all units, from dL/dh_t to dL/dz_t.
+def gate_gradient_row(units, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,  # type: ignore[no-untyped-def]
+                      grad_h_outside, grad_c, grad_z):
+    """Backward through step ``t`` of batch row ``b`` for the units of tiles ``first_tile ..
+    last_tile - 1``, from dL/dh_t to dL/dz_t.
 
     gates (B, T, 4H) i, f, g, o; seq_c (B, T, H) c_t; c0 (B, H); grad_h (B, H) dL/dh_t
     through the recurrence; grad_h_outside (B, T, H) dL/dh_t from outside it; grad_c (B, H)
-    dL/dc_t on entry, dL/dc_{t-1} on exit. Writes dL/dz_t into grad_z (B, T, 4 * tiles * U)
-    in tile layout (zero in padding columns).
+    dL/dc_t on entry, dL/dc_{t-1} on exit. Writes dL/dz_t into grad_z (tiles, B, T, 4U),
+    tile-major (zero in padding columns).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
 @overload(gate_gradient_row, inline="always", jit_options=KERNEL_OPTIONS)
-def _gate_gradient_row(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
+def _gate_gradient_row(units, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,  # type: ignore[no-untyped-def]
+                       grad_h_outside, grad_c, grad_z):
     U = literal(units)
     if U is None:
         return None
 
-    def impl(units, t, b, gates, seq_c, c0, grad_h, grad_h_outside, grad_c, grad_z):  # type: ignore[no-untyped-def]
+    def impl(units, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h, grad_h_outside,  # type: ignore[no-untyped-def]
+             grad_c, grad_z):
         hidden = seq_c.shape[2]
-        rows = (gates[b, t], seq_c[b, t], c0[b] if t == 0 else seq_c[b, t - 1], grad_h[b],
-                grad_h_outside[b, t], grad_c[b], grad_z[b, t])
-        full_tiles = hidden // U
-        for tile in range(full_tiles):  # a constant trip count: one vector iteration, no tail
-            _gate_gradient_units(U, units, tile, hidden, rows)
-        if hidden % U:
-            _gate_gradient_units(hidden % U, units, full_tiles, hidden, rows)
+        full_tiles = min(last_tile, hidden // U)
+        for tile in range(first_tile, full_tiles):  # a constant count: vectorised gathers
+            _gate_gradient_units(U, units, t, b, tile, gates, seq_c, c0, grad_h,
+                                 grad_h_outside, grad_c, grad_z)
+        for tile in range(max(first_tile, full_tiles), last_tile):  # the partial last tile
+            _gate_gradient_units(hidden - tile * U, units, t, b, tile, gates, seq_c, c0,
+                                 grad_h, grad_h_outside, grad_c, grad_z)
 
     return impl
 
 
 @compiled_only
-def _gate_gradient_units(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
+def _gate_gradient_units(count, units, t, b, tile, gates, seq_c, c0, grad_h, grad_h_outside,  # type: ignore[no-untyped-def]
+                         grad_c, grad_z):
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
 @overload(_gate_gradient_units, inline="always", jit_options=KERNEL_OPTIONS)
-def _gate_gradient_units_impl(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
+def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h,  # type: ignore[no-untyped-def]
+                              grad_h_outside, grad_c, grad_z):
     U = literal(units)
     if U is None:
         return None
     C = 4 * U
+    # What the step reads, gathered per unit: i, f, g, o, c_t, c_{t-1}, dL/dh_t (through the
+    # recurrence and from outside it) and dL/dc_t.
+    FIELDS = 9
+    READ = FIELDS * U
 
-    def impl(count, units, tile, hidden, rows):  # type: ignore[no-untyped-def]
-        gate_row, long_term, previous_c, recurrent, outside, incoming_c, out = rows
+    def impl(count, units, t, b, tile, gates, seq_c, c0, grad_h, grad_h_outside, grad_c,  # type: ignore[no-untyped-def]
+             grad_z):
+        hidden = seq_c.shape[2]
         first_unit = tile * U
-        one = one_like(gate_row[0])
-        # Results go to the stack first: a loop writing only there needs no overlap checks.
-        dz = numba.carray(stack_like(C, gate_row), (C,))
-        new_grad_c = numba.carray(stack_like(U, gate_row), (U,))
-        for c in range(C):
-            dz[c] = 0
+        one = one_like(gates[0, 0, 0])
+        # Gathered into zero-padded lanes first: the arithmetic then has a constant trip
+        # count and vectorises for a partial last tile too (``count`` < U).
+        read = numba.carray(stack_like(READ, gates), (FIELDS, U))
+        for field in range(FIELDS):
+            for u in range(U):
+                read[field, u] = 0
         for u in range(count):
             j = first_unit + u
-            input_gate = gate_row[j]
-            forget_gate = gate_row[hidden + j]
-            candidate_memory = gate_row[2 * hidden + j]
-            output_gate = gate_row[3 * hidden + j]
-            squashed = squash(long_term[j])
-            grad_short = recurrent[j] + outside[j]  # total dL/dh_t
+            read[0, u] = gates[b, t, j]
+            read[1, u] = gates[b, t, hidden + j]
+            read[2, u] = gates[b, t, 2 * hidden + j]
+            read[3, u] = gates[b, t, 3 * hidden + j]
+            read[4, u] = seq_c[b, t, j]
+            read[5, u] = c0[b, j] if t == 0 else seq_c[b, t - 1, j]
+            read[6, u] = grad_h[b, j]
+            read[7, u] = grad_h_outside[b, t, j]
+            read[8, u] = grad_c[b, j]
+        dz = numba.carray(stack_like(C, gates), (C,))
+        new_grad_c = numba.carray(stack_like(U, gates), (U,))
+        for u in range(U):
+            input_gate, forget_gate = read[0, u], read[1, u]
+            candidate_memory, output_gate = read[2, u], read[3, u]
+            squashed = squash(read[4, u])  # tanh(c_t)
+            grad_short = read[6, u] + read[7, u]  # total dL/dh_t
             # c_t reaches the loss through the next step and through h_t = o_t * tanh(c_t).
-            grad_long = incoming_c[j] + grad_short * output_gate * (one - squashed * squashed)
+            grad_long = read[8, u] + grad_short * output_gate * (one - squashed * squashed)
             dz[u] = grad_long * candidate_memory * input_gate * (one - input_gate)
-            dz[U + u] = grad_long * previous_c[j] * forget_gate * (one - forget_gate)
+            dz[U + u] = grad_long * read[5, u] * forget_gate * (one - forget_gate)
             dz[2 * U + u] = grad_long * input_gate * (one - candidate_memory * candidate_memory)
             dz[3 * U + u] = grad_short * squashed * output_gate * (one - output_gate)
             new_grad_c[u] = grad_long * forget_gate  # dL/dc_{t-1}
-        for c in range(C):
-            out[tile * C + c] = dz[c]
+        for c in range(C):  # padding lanes hold exact zeros: every term has a zero factor
+            grad_z[tile, b, t, c] = dz[c]
         for u in range(count):
-            incoming_c[first_unit + u] = new_grad_c[u]
+            grad_c[b, first_unit + u] = new_grad_c[u]
 
     return impl
 
 
 @compiled_only
-def product_tile(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
-    """``out[row + r, tile * width + c] = sum_k a[row + r, k] * weights[tile, k, c]``.
+def product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[no-untyped-def]
+    """``out[row + r, block * width + c] = sum_{j, k} a[j, row + r, t, k] * weights[block, ., c]``.
 
-    The backward products dL/dh_{t-1} = dz_t W_hh and dL/dx_t = dz_t W_ih: a (n, 4 * tiles
-    * U) holds dz rows in tile layout, weights (column tiles, 4 * tiles * U, width) come
-    from :func:`lstmlens.layouts.pack_backward`, out (n, m) with m <= column tiles * width.
+    The backward products dL/dh_{t-1} = dz_t W_hh and dL/dx_t = dz_t W_ih: a (tiles, n, T, 4U)
+    holds dz tile-major, weights (column blocks, tiles * 4U, width) come from
+    :func:`lstmlens.layouts.pack_backward`, out (n, m) with m <= column blocks * width
+    (for dL/dx_t all (row, step) pairs are one axis: a (tiles, B * T, 1, 4U), t = 0).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
 @overload(product_tile, inline="always", jit_options=KERNEL_OPTIONS)
-def _product_tile(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
+def _product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[no-untyped-def]
     R, W = literal(rows), literal(width)
     if R is None or W is None:
         return None
     BLOCK = R * W
 
-    def impl(rows, width, row, tile, a, weights, out):  # type: ignore[no-untyped-def]
+    def impl(rows, width, row, block, t, a, weights, out):  # type: ignore[no-untyped-def]
         acc = numba.carray(stack_like(BLOCK, weights), (R, W))
         for r in range(R):
             for c in range(W):
                 acc[r, c] = 0
-        for k in range(weights.shape[1]):
-            for c in range(W):
-                w = weights[tile, k, c]
-                for r in range(R):
-                    acc[r, c] += a[row + r, k] * w
-        first = tile * W
+        columns = a.shape[3]
+        for j in range(a.shape[0]):
+            for k in range(columns):
+                for c in range(W):
+                    w = weights[block, j * columns + k, c]
+                    for r in range(R):
+                        acc[r, c] += a[j, row + r, t, k] * w
+        first = block * W
         valid = min(W, out.shape[1] - first)
         for r in range(R):
-            target = out[row + r]
             for c in range(valid):
-                target[first + c] = acc[r, c]
+                out[row + r, first + c] = acc[r, c]
 
     return impl
 
 
 @compiled_only
 def gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
-    """Accumulate a block of dL/dW: ``out[tile, k0 + r, c] += sum_{b, t} a * dz``.
+    """Accumulate a block of dL/dW: ``out[tile, k0 + r, c] += sum_n a * dz``.
 
-    with ``a = source[b, t, k0 + r]`` and ``dz = grad_z[b, t, tile * width + c]`` over batch
-    rows ``first .. last - 1`` and every step. source (B, T, K) holds [x_t, h_{t-1}] (K a
-    multiple of ``rows``); out (tiles, K, width) is in tile layout like the weights.
+    with ``a = source[n, k0 + r]`` and ``dz = grad_z[tile, n, 0, c]`` over the (batch row,
+    step) pairs ``n = first .. last - 1``. source (B * T, K) holds [x_t, h_{t-1}] (K a
+    multiple of ``rows``); grad_z (tiles, B * T, 1, width) is dL/dz tile-major, so each
+    tile's rows are read in order; out (tiles, K, width) is in tile layout like the weights.
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
@@ -326,13 +364,11 @@ def _gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # 
         for r in range(R):
             for c in range(W):
                 acc[r, c] = out[tile, k0 + r, c]
-        column = tile * W
-        for b in range(first, last):
-            for t in range(source.shape[1]):
-                for c in range(W):
-                    d = grad_z[b, t, column + c]
-                    for r in range(R):
-                        acc[r, c] += source[b, t, k0 + r] * d
+        for n in range(first, last):
+            for c in range(W):
+                d = grad_z[tile, n, 0, c]
+                for r in range(R):
+                    acc[r, c] += source[n, k0 + r] * d
         for r in range(R):
             for c in range(W):
                 out[tile, k0 + r, c] = acc[r, c]
