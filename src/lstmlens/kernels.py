@@ -148,19 +148,29 @@ def _run_forward(
     if parts:  # explanation traces: a few windows, on the calling thread
         sequences.forward_trace(*args)
         return out
+    serial, by_rows, by_units = _FORWARD_KERNELS[gates]
     chunks = thread_chunks(batch, steps, features, hidden)
     threads = unit_parts(batch, steps, features, hidden)
     if chunks > 1:
-        sequences.forward_parallel(chunks, *args)
+        by_rows(chunks, *args)
     elif threads > 1:
         barrier = np.zeros(2, np.int64)
-        sequences.forward_units_parallel(threads, *args, barrier)
+        by_units(threads, *args, barrier)
         if not _note_unit_split(barrier):  # start again from h_0, c_0 on one thread
             state_h[0], state_c[0] = h0, c0
-            sequences.forward(*args)
+            serial(*args)
     else:
-        sequences.forward(*args)
+        serial(*args)
     return out
+
+
+#: The forward kernels (one thread, rows over threads, units over threads), by whether the
+#: gates are kept for backward.
+_FORWARD_KERNELS = {
+    False: (sequences.forward, sequences.forward_parallel, sequences.forward_units_parallel),
+    True: (sequences.forward_keep, sequences.forward_keep_parallel,
+           sequences.forward_keep_units_parallel),
+}
 
 
 def layer_forward(

@@ -13,22 +13,17 @@ made each of them spin-wait for the other (10-100x slower steps).
 
 from __future__ import annotations
 
+import numba
 from numba import prange
-from numba.extending import overload
 
-from lstmlens.activations import KERNEL_OPTIONS, compiled
+from lstmlens.activations import compiled
 from lstmlens.atomics import wait_for_all
 from lstmlens.layouts import UNITS
 from lstmlens.tiles import ROWS as ROWS
-from lstmlens.tiles import (
-    compiled_only,
-    forward_tile,
-    gate_gradient_row,
-    gradient_tile,
-    literal,
-    product_tile,
-)
+from lstmlens.tiles import forward_tile, gate_gradient_row, gradient_tile, product_tile
 
+#: What a forward pass keeps besides the memories (see :func:`lstmlens.tiles.forward_tile`).
+FORECAST, KEEP, TRACE = 0, 1, 2
 #: Columns of a tile: the four gates of :data:`lstmlens.layouts.UNITS` units. Also the
 #: width of the dL/dh_{t-1} product tiles (narrower ones stop vectorising for 1-row tiles).
 COLUMNS = 4 * UNITS
@@ -57,79 +52,56 @@ def _chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
 
 
 # ---------------------------------------------------------------------------- forward
-@compiled_only
-def _forward_rows(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                  seq_gates, input_part, memory_part):
+@compiled()
+def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                 seq_gates, input_part, memory_part):
     """Forward through all steps of batch rows ``first .. last - 1``.
 
-    trace : 0 or 1, an integer literal: 1 also writes input_part and memory_part.
+    mode : what is kept besides h and c (:data:`FORECAST`, :data:`KEEP`, :data:`TRACE`, see
+    :func:`lstmlens.tiles.forward_tile`), compiled as a constant (``numba.literally``).
     inputs (B, T, I); weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
     state_h, state_c (2, B, H) with h_0, c_0 in slot 0 on entry and h_T, c_T in slot T % 2
-    on exit; seq_h, seq_c (B, T, H), seq_gates, input_part, memory_part (B, T, 4H) are
-    written unless their time axis is empty.
+    on exit; seq_h, seq_c (B, T, H) are written unless their time axis is empty, seq_gates,
+    input_part and memory_part (B, T, 4H) as ``mode`` says.
     """
-    raise NotImplementedError("compiled only: call from a Numba function")
-
-
-@overload(_forward_rows, inline="always", jit_options=KERNEL_OPTIONS)
-def _forward_rows_impl(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h,  # type: ignore[no-untyped-def]
-                       seq_c, seq_gates, input_part, memory_part):
-    if literal(trace) is None:
-        return None
-
-    def impl(trace, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-             seq_gates, input_part, memory_part):
-        full = first + max(0, last - first) // ROWS * ROWS
-        # Time outside, tiles next, rows inside: one tile of weights (I + H rows of 4U) is
-        # reused by every row of the step while it is still in cache.
-        for t in range(inputs.shape[1]):
-            for tile in range(weights.shape[0]):
-                for row in range(first, full, ROWS):
-                    forward_tile(ROWS, UNITS, trace, t, row, tile, inputs, weights, bias,
-                                 state_h, state_c, seq_h, seq_c, seq_gates, input_part,
-                                 memory_part)
-                for row in range(full, last):
-                    forward_tile(1, UNITS, trace, t, row, tile, inputs, weights, bias,
-                                 state_h, state_c, seq_h, seq_c, seq_gates, input_part,
-                                 memory_part)
-
-    return impl
-
-
-# One compiled function per value of ``trace``, each passing it as a constant
-# (numba.literally did the same, but its cached machine code for trace = 1 came back from
-# the cache different from the freshly compiled code).
-@compiled()
-def forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                 seq_gates, input_part, memory_part):
-    """:func:`_forward_rows` without trace."""
-    _forward_rows(0, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                  seq_gates, input_part, memory_part)
-
-
-@compiled()
-def forward_trace_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                       seq_gates, input_part, memory_part):
-    """:func:`_forward_rows` with trace."""
-    _forward_rows(1, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                  seq_gates, input_part, memory_part)
+    numba.literally(mode)
+    full = first + max(0, last - first) // ROWS * ROWS
+    # Time outside, tiles next, rows inside: one tile of weights (I + H rows of 4U) is
+    # reused by every row of the step while it is still in cache.
+    for t in range(inputs.shape[1]):
+        for tile in range(weights.shape[0]):
+            for row in range(first, full, ROWS):
+                forward_tile(ROWS, UNITS, mode, t, row, tile, inputs, weights, bias, state_h,
+                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
+            for row in range(full, last):
+                forward_tile(1, UNITS, mode, t, row, tile, inputs, weights, bias, state_h,
+                             state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
 
 
 @compiled()
 def forward(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,  # type: ignore[no-untyped-def]
             memory_part):
-    """:func:`forward_rows` over every row, on the calling thread."""
+    """:func:`forward_rows` over every row on the calling thread, for forecasting."""
     first, last = _chunk_rows(0, 1, inputs.shape[0])  # not constants: one compiled version
-    forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+    forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+                 seq_gates, input_part, memory_part)
+
+
+@compiled()
+def forward_keep(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,  # type: ignore[no-untyped-def]
+                 input_part, memory_part):
+    """:func:`forward` that also keeps the gates for backward."""
+    first, last = _chunk_rows(0, 1, inputs.shape[0])
+    forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
 
 
 @compiled()
 def forward_trace(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,  # type: ignore[no-untyped-def]
                   input_part, memory_part):
-    """:func:`forward` that also records input_part and memory_part (explanations)."""
+    """:func:`forward` that also keeps the gates and the weighted sums split by source."""
     first, last = _chunk_rows(0, 1, inputs.shape[0])
-    forward_trace_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+    forward_rows(TRACE, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
 
 
@@ -139,30 +111,41 @@ def forward_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq
     """:func:`forward` with the rows split into ``chunks`` blocks run on Numba's threads."""
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
-        forward_rows(first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
+        forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h,
+                     seq_c, seq_gates, input_part, memory_part)
+
+
+@compiled(parallel=True)
+def forward_keep_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                          seq_gates, input_part, memory_part):
+    """:func:`forward_keep` with the rows split into ``chunks`` blocks run on threads."""
+    for chunk in prange(chunks):
+        first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
+        forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                      seq_gates, input_part, memory_part)
 
 
 @compiled()
-def forward_units(part, parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
                   seq_gates, input_part, memory_part, barrier):
     """Part ``part`` of ``parts`` of a forward pass whose threads share out the tiles of
     units instead of the rows (for a batch too small to split): every step each part
     computes its tiles for all rows, then waits at ``barrier`` (see
     :mod:`lstmlens.atomics`) until the whole h_t is written. Arguments as
-    :func:`forward_rows`, without trace (input_part and memory_part are not written).
-    Returns early if the barrier fails.
+    :func:`forward_rows` (:data:`FORECAST` or :data:`KEEP`). Returns early if the barrier
+    fails.
     """
+    numba.literally(mode)
     first_tile, last_tile = _row_range_compiled(part, parts, weights.shape[0])
     batch = inputs.shape[0]
     full = batch // ROWS * ROWS
     for t in range(inputs.shape[1]):
         for tile in range(first_tile, last_tile):
             for row in range(0, full, ROWS):
-                forward_tile(ROWS, UNITS, 0, t, row, tile, inputs, weights, bias, state_h,
+                forward_tile(ROWS, UNITS, mode, t, row, tile, inputs, weights, bias, state_h,
                              state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
             for row in range(full, batch):
-                forward_tile(1, UNITS, 0, t, row, tile, inputs, weights, bias, state_h,
+                forward_tile(1, UNITS, mode, t, row, tile, inputs, weights, bias, state_h,
                              state_c, seq_h, seq_c, seq_gates, input_part, memory_part)
         if not wait_for_all(barrier, parts, t):
             return
@@ -174,8 +157,17 @@ def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h
     """:func:`forward_units` for every part, each on its own thread; the caller reruns the
     work with :func:`forward` if ``barrier[FAILED]`` is set afterwards."""
     for part in prange(parts):
-        forward_units(int(part), parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                      seq_gates, input_part, memory_part, barrier)
+        forward_units(FORECAST, int(part), parts, inputs, weights, bias, state_h, state_c,
+                      seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
+
+
+@compiled(parallel=True)
+def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
+                                seq_gates, input_part, memory_part, barrier):
+    """:func:`forward_units_parallel` that also keeps the gates for backward."""
+    for part in prange(parts):
+        forward_units(KEEP, int(part), parts, inputs, weights, bias, state_h, state_c, seq_h,
+                      seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 # ---------------------------------------------------------------------------- backward

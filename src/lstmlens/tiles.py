@@ -84,31 +84,33 @@ def literal(value: Any) -> int | None:
 
 # ---------------------------------------------------------------------------- forward
 @compiled_only
-def forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+def forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
                  seq_h, seq_c, seq_gates, input_part, memory_part):
     """Step ``t`` of batch rows ``row .. row + rows - 1`` for the units of one tile.
 
     inputs (B, T, I) x_t; weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
     state_h, state_c (2, B, H): h_{t-1}, c_{t-1} in slot ``t % 2``, h_t, c_t written to the
     other slot. Also written, each only when its time axis is not empty: seq_h, seq_c
-    (B, T, H) h_t and c_t; seq_gates (B, T, 4H) i, f, g, o. ``trace`` (an integer literal,
-    0 or 1) compiles in the recording of input_part and memory_part (B, T, 4H), ``W_ih x_t``
-    and ``W_hh h_{t-1}``: even never executed, that code made the fast path a fifth slower.
-    Gate axes of the outputs are in PyTorch's order.
+    (B, T, H) h_t and c_t. ``mode``, an integer literal, compiles in what else is kept:
+    0 nothing (forecasting), 1 the gates i, f, g, o in seq_gates (B, T, 4H) for backward,
+    2 also input_part and memory_part (B, T, 4H), ``W_ih x_t`` and ``W_hh h_{t-1}``, for
+    explanation traces. Compiled apart because such code, even never run, slowed the
+    forecasting path by a fifth. Gate axes of the outputs are in PyTorch's order.
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
 @overload(forward_tile, inline="always", jit_options=KERNEL_OPTIONS)
-def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+def _forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
                   seq_h, seq_c, seq_gates, input_part, memory_part):
-    R, U, TRACE = literal(rows), literal(units), literal(trace)
-    if R is None or U is None or TRACE is None:
+    R, U, MODE = literal(rows), literal(units), literal(mode)
+    if R is None or U is None or MODE is None:
         return None
+    KEEP, TRACE = MODE >= 1, MODE >= 2
     C = 4 * U  # columns: i, f, g, o of U units
     BLOCK = R * C
 
-    def impl(rows, units, trace, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+    def impl(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
              seq_h, seq_c, seq_gates, input_part, memory_part):
         features = inputs.shape[2]
         hidden = state_h.shape[2]
@@ -153,6 +155,7 @@ def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state
         previous_c = numba.carray(stack_like(BLOCK, weights), (R, U))
         new_c = numba.carray(stack_like(BLOCK, weights), (R, U))
         new_h = numba.carray(stack_like(BLOCK, weights), (R, U))
+        gates = numba.carray(stack_like(BLOCK, weights), (R, C))
         for r in range(R):
             for u in range(U):
                 previous_c[r, u] = 0
@@ -167,34 +170,62 @@ def _forward_tile(rows, units, trace, t, row, tile, inputs, weights, bias, state
                 long_term = forget_gate * previous_c[r, u] + input_gate * candidate_memory
                 new_c[r, u] = long_term  # c_t = f_t * c_{t-1} + i_t * g_t
                 new_h[r, u] = output_gate * squash(long_term)  # h_t = o_t * tanh(c_t)
-        gates = numba.carray(stack_like(BLOCK, weights), (R, C))
-        if seq_gates.shape[1] > 0:
-            # Kept for backward and traces: the activations again, off the fast path
-            # (writing them from the loop above slowed inference by a fifth).
-            for r in range(R):
-                for u in range(U):
-                    gates[r, u] = percent(total[r, u])
-                    gates[r, U + u] = percent(total[r, U + u])
-                    gates[r, 2 * U + u] = squash(total[r, 2 * U + u])
-                    gates[r, 3 * U + u] = percent(total[r, 3 * U + u])
+                if KEEP:  # a constant: the forecasting path has none of this
+                    gates[r, u] = input_gate
+                    gates[r, U + u] = forget_gate
+                    gates[r, 2 * U + u] = candidate_memory
+                    gates[r, 3 * U + u] = output_gate
+        # Full tiles store with a constant count (vector stores); a partial one lane by lane.
+        if valid == U:
+            _store_tile(U, R, U, MODE, t, row, first_unit, current, new_c, new_h, gates, part,
+                        memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                        memory_part)
+        else:
+            _store_tile(valid, R, U, MODE, t, row, first_unit, current, new_c, new_h, gates,
+                        part, memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                        memory_part)
+
+    return impl
+
+
+@compiled_only
+def _store_tile(count, rows, units, mode, t, row, first_unit, current, new_c, new_h, gates,  # type: ignore[no-untyped-def]
+                part, memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                memory_part):
+    """Store the first ``count`` lanes of a forward tile's results (see forward_tile)."""
+    raise NotImplementedError("compiled only: call from a Numba function")
+
+
+@overload(_store_tile, inline="always", jit_options=KERNEL_OPTIONS)
+def _store_tile_impl(count, rows, units, mode, t, row, first_unit, current, new_c, new_h,  # type: ignore[no-untyped-def]
+                     gates, part, memory, state_h, state_c, seq_h, seq_c, seq_gates,
+                     input_part, memory_part):
+    R, U, MODE = literal(rows), literal(units), literal(mode)
+    if R is None or U is None or MODE is None:
+        return None
+    KEEP, TRACE = MODE >= 1, MODE >= 2
+
+    def impl(count, rows, units, mode, t, row, first_unit, current, new_c, new_h, gates, part,  # type: ignore[no-untyped-def]
+             memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part, memory_part):
+        hidden = state_h.shape[2]
         for r in range(R):
             b = row + r
-            for u in range(valid):
+            for u in range(count):
                 state_c[current, b, first_unit + u] = new_c[r, u]
-            for u in range(valid):
+            for u in range(count):
                 state_h[current, b, first_unit + u] = new_h[r, u]
             if seq_h.shape[1] > 0:
-                for u in range(valid):
+                for u in range(count):
                     seq_h[b, t, first_unit + u] = new_h[r, u]
-                for u in range(valid):
+                for u in range(count):
                     seq_c[b, t, first_unit + u] = new_c[r, u]
-            if seq_gates.shape[1] > 0:
+            if KEEP:
                 for gate in range(4):
-                    for u in range(valid):
+                    for u in range(count):
                         seq_gates[b, t, gate * hidden + first_unit + u] = gates[r, gate * U + u]
             if TRACE:
                 for gate in range(4):
-                    for u in range(valid):
+                    for u in range(count):
                         column = gate * hidden + first_unit + u
                         input_part[b, t, column] = part[r, gate * U + u]
                         memory_part[b, t, column] = memory[r, gate * U + u]
@@ -251,10 +282,6 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
     if U is None:
         return None
     C = 4 * U
-    # What the step reads, gathered per unit: i, f, g, o, c_t, c_{t-1}, dL/dh_t (through the
-    # recurrence and from outside it) and dL/dc_t.
-    FIELDS = 9
-    READ = FIELDS * U
 
     def impl(count, units, t, b, tile, gates, seq_c, c0, grad_h, grad_h_outside, grad_c,  # type: ignore[no-untyped-def]
              grad_z):
@@ -262,36 +289,51 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
         first_unit = tile * U
         one = one_like(gates[0, 0, 0])
         # Gathered into zero-padded lanes first: the arithmetic then has a constant trip
-        # count and vectorises for a partial last tile too (``count`` < U).
-        read = numba.carray(stack_like(READ, gates), (FIELDS, U))
-        for field in range(FIELDS):
-            for u in range(U):
-                read[field, u] = 0
+        # count and vectorises for a partial last tile too (``count`` < U). One buffer per
+        # field: a 2-D stack buffer indexed by a run-time lane was several times slower.
+        input_gate = numba.carray(stack_like(U, gates), (U,))
+        forget_gate = numba.carray(stack_like(U, gates), (U,))
+        candidate_memory = numba.carray(stack_like(U, gates), (U,))
+        output_gate = numba.carray(stack_like(U, gates), (U,))
+        long_term = numba.carray(stack_like(U, gates), (U,))
+        previous_c = numba.carray(stack_like(U, gates), (U,))
+        recurrent = numba.carray(stack_like(U, gates), (U,))
+        outside = numba.carray(stack_like(U, gates), (U,))
+        incoming_c = numba.carray(stack_like(U, gates), (U,))
+        for u in range(U):
+            input_gate[u] = 0
+            forget_gate[u] = 0
+            candidate_memory[u] = 0
+            output_gate[u] = 0
+            long_term[u] = 0
+            previous_c[u] = 0
+            recurrent[u] = 0
+            outside[u] = 0
+            incoming_c[u] = 0
         for u in range(count):
             j = first_unit + u
-            read[0, u] = gates[b, t, j]
-            read[1, u] = gates[b, t, hidden + j]
-            read[2, u] = gates[b, t, 2 * hidden + j]
-            read[3, u] = gates[b, t, 3 * hidden + j]
-            read[4, u] = seq_c[b, t, j]
-            read[5, u] = c0[b, j] if t == 0 else seq_c[b, t - 1, j]
-            read[6, u] = grad_h[b, j]
-            read[7, u] = grad_h_outside[b, t, j]
-            read[8, u] = grad_c[b, j]
+            input_gate[u] = gates[b, t, j]
+            forget_gate[u] = gates[b, t, hidden + j]
+            candidate_memory[u] = gates[b, t, 2 * hidden + j]
+            output_gate[u] = gates[b, t, 3 * hidden + j]
+            long_term[u] = seq_c[b, t, j]
+            previous_c[u] = c0[b, j] if t == 0 else seq_c[b, t - 1, j]
+            recurrent[u] = grad_h[b, j]
+            outside[u] = grad_h_outside[b, t, j]
+            incoming_c[u] = grad_c[b, j]
         dz = numba.carray(stack_like(C, gates), (C,))
         new_grad_c = numba.carray(stack_like(U, gates), (U,))
         for u in range(U):
-            input_gate, forget_gate = read[0, u], read[1, u]
-            candidate_memory, output_gate = read[2, u], read[3, u]
-            squashed = squash(read[4, u])  # tanh(c_t)
-            grad_short = read[6, u] + read[7, u]  # total dL/dh_t
+            i_t, f_t, g_t, o_t = input_gate[u], forget_gate[u], candidate_memory[u], output_gate[u]
+            squashed = squash(long_term[u])  # tanh(c_t)
+            grad_short = recurrent[u] + outside[u]  # total dL/dh_t
             # c_t reaches the loss through the next step and through h_t = o_t * tanh(c_t).
-            grad_long = read[8, u] + grad_short * output_gate * (one - squashed * squashed)
-            dz[u] = grad_long * candidate_memory * input_gate * (one - input_gate)
-            dz[U + u] = grad_long * read[5, u] * forget_gate * (one - forget_gate)
-            dz[2 * U + u] = grad_long * input_gate * (one - candidate_memory * candidate_memory)
-            dz[3 * U + u] = grad_short * squashed * output_gate * (one - output_gate)
-            new_grad_c[u] = grad_long * forget_gate  # dL/dc_{t-1}
+            grad_long = incoming_c[u] + grad_short * o_t * (one - squashed * squashed)
+            dz[u] = grad_long * g_t * i_t * (one - i_t)
+            dz[U + u] = grad_long * previous_c[u] * f_t * (one - f_t)
+            dz[2 * U + u] = grad_long * i_t * (one - g_t * g_t)
+            dz[3 * U + u] = grad_short * squashed * o_t * (one - o_t)
+            new_grad_c[u] = grad_long * f_t  # dL/dc_{t-1}
         for c in range(C):  # padding lanes hold exact zeros: every term has a zero factor
             grad_z[tile, b, t, c] = dz[c]
         for u in range(count):

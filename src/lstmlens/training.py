@@ -31,6 +31,7 @@ ProgressCallback = Callable[[int, int | None, float], None]
 __all__ = [
     "TrainingConfig",
     "TrainingResult",
+    "compile_training_kernels",
     "network_forecast",
     "train_in_processes",
     "train_network",
@@ -344,6 +345,19 @@ _THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS
                      "NUMBA_NUM_THREADS")
 
 
+def compile_training_kernels(dtype: str | type[np.floating]) -> None:
+    """Compile (or load from Numba's disk cache) what a one-thread training step runs.
+
+    Worker processes load the kernels from the cache; without this, each of them would
+    compile the same kernels at the same time on a first run (tens of seconds each).
+    """
+    network = LSTMNetwork.initialize(1, 17, dtype=dtype, random_state=0)  # 2 tiles of units
+    result = network.forward(np.zeros((1, 2, 1), dtype=network.dtype), keep_for_backward=True)
+    gradients = network.backward(result, np.ones((1, 1), dtype=network.dtype))
+    Adam(network).step(gradients, max_norm=1.0)
+    network.stream().push(0.0)
+
+
 def train_in_processes(
     panel: FlatPanel,
     spec: WindowSpec,
@@ -376,6 +390,7 @@ def train_in_processes(
     list of TrainingResult
         In the order of ``rngs``.
     """
+    compile_training_kernels(config.dtype)  # once here, not in every worker at the same time
     # Spawned workers start a fresh interpreter, so these must be set before they import
     # NumPy and Numba; the parent's own thread pools are already running and unaffected.
     saved = {name: os.environ.get(name) for name in _THREAD_VARIABLES}
