@@ -447,3 +447,25 @@ def test_hourly_data_gets_the_tuned_ensemble_by_default() -> None:
     monthly = ramp_frame(60).assign(ds=pd.date_range("2000-01-01", periods=60, freq="MS"))
     model = LSTMForecaster(**{**settings, "input_size": 12}).fit(monthly)
     assert len(model.networks_) == 1
+
+
+@pytest.mark.parametrize("cached", [True, False])
+def test_a_first_run_says_the_kernels_are_compiling(
+    cached: bool, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lstmlens import kernels
+
+    monkeypatch.setattr(kernels, "compiled_on_disk", lambda: cached)
+    LSTMForecaster(**{**TINY, "progress": True, "max_steps": 2}).fit(hourly_frame(1))
+    said = "Compiling the LSTM kernels" in capsys.readouterr().err
+    assert said is not cached
+
+
+def test_the_kernel_cache_check_reads_numba_s_index_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lstmlens import kernels
+
+    LSTMForecaster(**{**TINY, "max_steps": 2}).fit(hourly_frame(1))
+    assert kernels.compiled_on_disk()
+    # with no index files on disk the check must say so (not fall back to "cached")
+    monkeypatch.setattr(kernels.os.path, "exists", lambda path: False)
+    assert not kernels.compiled_on_disk()

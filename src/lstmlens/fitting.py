@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import sys
 import warnings
 from typing import Any
 
 import numpy as np
 
-from lstmlens import serving, settings
+from lstmlens import kernels, serving, settings
 from lstmlens.data import Panel
 from lstmlens.intervals import ConformalIntervals
 from lstmlens.network import LSTMNetwork
@@ -121,6 +122,11 @@ def panel_summary(panel: Panel) -> dict[str, Any]:
     }
 
 
+def _say(message: str) -> None:
+    """One line to the user on stderr, where the progress bar also goes."""
+    print(message, file=sys.stderr, flush=True)
+
+
 def train_members(
     flat: FlatPanel,
     spec: WindowSpec,
@@ -168,6 +174,8 @@ def train_members(
     # One child generator per member: members differ, and each is reproducible alone.
     rngs = np.random.default_rng(random_state).spawn(members)
     results: list[TrainingResult] = []
+    if progress and not kernels.compiled_on_disk():
+        _say("Compiling the LSTM kernels for this CPU: once after installing, about a minute.")
     with TrainingProgress(progress, config.max_steps, members) as bar:
         if workers > 1:
             return train_in_processes(

@@ -4,13 +4,17 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
 (built from the register tiles of :mod:`lstmlens.tiles`, on weights repacked by
 :mod:`lstmlens.layouts`):
 
-* every step of every row is one compiled call: the input projection ``W_ih x_t``, the
+* all steps of all rows are one compiled call: the input projection ``W_ih x_t``, the
   recurrent product ``W_hh h_{t-1}``, the gates and the memory update of a tile of units
   happen together while the sums are in registers;
 * batch rows are independent, so from :data:`PARALLEL_MIN_WORK` multiply-adds per call the
   rows are split into one block per thread (:func:`numba.get_num_threads`, set it with
   :func:`numba.set_num_threads`), each running the whole time loop: threads meet once per
   call, not once per step;
+* a batch too small to split (fewer than :data:`UNIT_SPLIT_MAX_BATCH` rows, e.g. one
+  series) splits its tiles of units instead, the threads meeting at a spinning barrier
+  every step (:mod:`lstmlens.atomics`): each then streams only its share of the weights,
+  which is what a one-row step waits for;
 * backward keeps dL/dz_t of every step and accumulates dL/dW and dL/dx in the same compiled
   call and parallel region, without BLAS (see :mod:`lstmlens.sequences` for why).
 
@@ -21,6 +25,7 @@ data.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,6 +79,20 @@ def pack_layer(
     """Copy one layer's PyTorch-layout parameters into the kernels' tile layout."""
     weights, bias = layouts.packed_forward(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
     return PackedLayer(weights, bias, int(weight_hh.shape[1]))
+
+
+def compiled_on_disk() -> bool:
+    """Whether Numba's disk cache already holds the whole-sequence kernels.
+
+    When it does not (a first run after installing), the first forward and backward pass
+    compile them for this CPU, which takes tens of seconds; callers use this to say so.
+    Errs towards True if Numba's cache cannot be inspected.
+    """
+    try:
+        return all(os.path.exists(kernel._cache._cache_file._index_path)
+                   for kernel in (sequences.forward_rows, sequences.backward_rows))
+    except (AttributeError, OSError):
+        return True
 
 
 def thread_chunks(batch: int, steps: int, features: int, hidden: int) -> int:
