@@ -51,6 +51,12 @@ from lstmlens.activations import KERNEL_OPTIONS, one_like, percent, squash
 #: rows x 64 float32 columns is 16 vector registers of sums, half of AVX-512's 32.
 ROWS = 4
 
+#: Cast for an index that runs along a contiguous axis. Numba adds ``n`` to a negative
+#: signed index (Python's wrap-around), and LLVM then cannot tell that ``a[b, t, j + u]``
+#: over ``u`` are neighbours: it emitted gathers and scatters, element by element, where a
+#: vector load or store does. An unsigned index has no wrap-around.
+unsigned = numba.uint64
+
 
 @intrinsic
 def stack_like(typingctx: Any, size: Any, like: Any) -> Any:
@@ -157,10 +163,9 @@ def _forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_
         new_h = numba.carray(stack_like(BLOCK, weights), (R, U))
         gates = numba.carray(stack_like(BLOCK, weights), (R, C))
         for r in range(R):
-            for u in range(U):
-                previous_c[r, u] = 0
-            for u in range(valid):
-                previous_c[r, u] = state_c[previous, row + r, first_unit + u]
+            for u in range(U):  # masked loads, as in _store_tile
+                previous_c[r, u] = (state_c[previous, row + r, unsigned(first_unit + u)]
+                                    if u < valid else 0)
         for r in range(R):
             for u in range(U):
                 input_gate = percent(total[r, u])  # i_t: % of the potential memory to remember
@@ -192,7 +197,11 @@ def _forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_
 def _store_tile(count, rows, units, mode, t, row, first_unit, current, new_c, new_h, gates,  # type: ignore[no-untyped-def]
                 part, memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
                 memory_part):
-    """Store the first ``count`` lanes of a forward tile's results (see forward_tile)."""
+    """Store the first ``count`` lanes of a forward tile's results (see forward_tile).
+
+    Every loop runs over all ``U`` lanes and tests ``u < count``: LLVM makes masked vector
+    stores of that, while a loop of run-time length ``count`` became a call of memcpy.
+    """
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
@@ -210,25 +219,32 @@ def _store_tile_impl(count, rows, units, mode, t, row, first_unit, current, new_
         hidden = state_h.shape[2]
         for r in range(R):
             b = row + r
-            for u in range(count):
-                state_c[current, b, first_unit + u] = new_c[r, u]
-            for u in range(count):
-                state_h[current, b, first_unit + u] = new_h[r, u]
+            for u in range(U):
+                if u < count:
+                    state_c[current, b, unsigned(first_unit + u)] = new_c[r, u]
+            for u in range(U):
+                if u < count:
+                    state_h[current, b, unsigned(first_unit + u)] = new_h[r, u]
             if seq_h.shape[1] > 0:
-                for u in range(count):
-                    seq_h[b, t, first_unit + u] = new_h[r, u]
-                for u in range(count):
-                    seq_c[b, t, first_unit + u] = new_c[r, u]
+                for u in range(U):
+                    if u < count:
+                        seq_h[b, t, unsigned(first_unit + u)] = new_h[r, u]
+                for u in range(U):
+                    if u < count:
+                        seq_c[b, t, unsigned(first_unit + u)] = new_c[r, u]
             if KEEP:
                 for gate in range(4):
-                    for u in range(count):
-                        seq_gates[b, t, gate * hidden + first_unit + u] = gates[r, gate * U + u]
+                    for u in range(U):
+                        if u < count:
+                            lane = unsigned(gate * hidden + first_unit + u)
+                            seq_gates[b, t, lane] = gates[r, gate * U + u]
             if TRACE:
                 for gate in range(4):
-                    for u in range(count):
-                        column = gate * hidden + first_unit + u
-                        input_part[b, t, column] = part[r, gate * U + u]
-                        memory_part[b, t, column] = memory[r, gate * U + u]
+                    for u in range(U):
+                        if u < count:
+                            column = unsigned(gate * hidden + first_unit + u)
+                            input_part[b, t, column] = part[r, gate * U + u]
+                            memory_part[b, t, column] = memory[r, gate * U + u]
 
     return impl
 
@@ -301,26 +317,22 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
         outside = numba.carray(stack_like(U, gates), (U,))
         incoming_c = numba.carray(stack_like(U, gates), (U,))
         for u in range(U):
-            input_gate[u] = 0
-            forget_gate[u] = 0
-            candidate_memory[u] = 0
-            output_gate[u] = 0
-            long_term[u] = 0
-            previous_c[u] = 0
-            recurrent[u] = 0
-            outside[u] = 0
-            incoming_c[u] = 0
-        for u in range(count):
+            # Lanes past ``count`` read as zero: a select, not a shorter loop, which LLVM
+            # compiled to a call of memcpy per buffer (masked vector loads this way).
             j = first_unit + u
-            input_gate[u] = gates[b, t, j]
-            forget_gate[u] = gates[b, t, hidden + j]
-            candidate_memory[u] = gates[b, t, 2 * hidden + j]
-            output_gate[u] = gates[b, t, 3 * hidden + j]
-            long_term[u] = seq_c[b, t, j]
-            previous_c[u] = c0[b, j] if t == 0 else seq_c[b, t - 1, j]
-            recurrent[u] = grad_h[b, j]
-            outside[u] = grad_h_outside[b, t, j]
-            incoming_c[u] = grad_c[b, j]
+            inside = u < count
+            input_gate[u] = gates[b, t, unsigned(j)] if inside else 0
+            forget_gate[u] = gates[b, t, unsigned(hidden + j)] if inside else 0
+            candidate_memory[u] = gates[b, t, unsigned(2 * hidden + j)] if inside else 0
+            output_gate[u] = gates[b, t, unsigned(3 * hidden + j)] if inside else 0
+            long_term[u] = seq_c[b, t, unsigned(j)] if inside else 0
+            if t == 0:
+                previous_c[u] = c0[b, unsigned(j)] if inside else 0
+            else:
+                previous_c[u] = seq_c[b, t - 1, unsigned(j)] if inside else 0
+            recurrent[u] = grad_h[b, unsigned(j)] if inside else 0
+            outside[u] = grad_h_outside[b, t, unsigned(j)] if inside else 0
+            incoming_c[u] = grad_c[b, unsigned(j)] if inside else 0
         dz = numba.carray(stack_like(C, gates), (C,))
         new_grad_c = numba.carray(stack_like(U, gates), (U,))
         for u in range(U):
@@ -336,8 +348,9 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
             new_grad_c[u] = grad_long * f_t  # dL/dc_{t-1}
         for c in range(C):  # padding lanes hold exact zeros: every term has a zero factor
             grad_z[tile, b, t, c] = dz[c]
-        for u in range(count):
-            grad_c[b, first_unit + u] = new_grad_c[u]
+        for u in range(U):
+            if u < count:  # masked stores, as in _store_tile
+                grad_c[b, unsigned(first_unit + u)] = new_grad_c[u]
 
     return impl
 
@@ -376,8 +389,9 @@ def _product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[
         first = block * W
         valid = min(W, out.shape[1] - first)
         for r in range(R):
-            for c in range(valid):
-                out[row + r, first + c] = acc[r, c]
+            for c in range(W):
+                if c < valid:  # masked stores, as in _store_tile
+                    out[row + r, unsigned(first + c)] = acc[r, c]
 
     return impl
 
