@@ -32,11 +32,14 @@ from typing import Any
 import numba
 import numpy as np
 
-from lstmlens import atomics, layouts, sequences
+from lstmlens import atomics, layouts, memory, sequences
 from lstmlens.cell import FloatArray
 from lstmlens.reference import LayerGradients
 from lstmlens.trace import LayerTrace
 
+#: Whether freed arrays are kept for reuse in this process (:mod:`lstmlens.memory`): set
+#: when the engine is imported, as the per-step arrays otherwise cost page faults.
+KEEPS_FREED_MEMORY = memory.keep_freed_memory()
 #: Multiply-adds per call (B x T x 4H x (I + H)) from which the batch is split over threads.
 #: Below it (about 10 us of work) waking the thread team costs more than it saves.
 PARALLEL_MIN_WORK = 1 << 18

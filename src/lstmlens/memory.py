@@ -1,0 +1,60 @@
+"""Keeping freed memory in the process, so that fresh arrays do not cost page faults.
+
+A training step allocates and frees the same large arrays every time (the gates and
+memories kept for backward, dL/dz of every step, per-thread gradient sums: megabytes at a
+few hundred units). glibc's malloc serves blocks from 128 KB up with ``mmap`` and gives
+trimmed heap space back to the system, adjusting both limits as it goes; when arrays of
+successive steps are alive at the same time (a caller keeping the last gradients, as any
+optimiser loop does) the adjustment misses and every step maps its arrays afresh. Each new
+4 KB page then costs a page fault when first written: measured on a 2-vCPU virtual machine,
+2,200 faults and 17 ms of system time per backward pass at 256 units and batch 32, twice the
+arithmetic.
+
+:func:`keep_freed_memory` raises both limits, so those arrays come from the heap and are
+reused. The cost is that the process keeps up to :data:`TRIM_THRESHOLD` bytes of freed
+memory instead of returning it. It is a process-wide setting of the C library (it helps
+NumPy and PyTorch alike); lstmlens applies it when its engine is imported, unless the
+environment variable ``LSTMLENS_KEEP_FREED_MEMORY`` is ``0``. Other C libraries than glibc
+are left alone.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import platform
+
+#: Blocks smaller than this come from the heap (glibc's largest allowed value on 64 bits).
+MMAP_THRESHOLD = 32 * 1024 * 1024
+#: Freed heap space kept at the top of the heap before any is returned to the system.
+TRIM_THRESHOLD = 256 * 1024 * 1024
+#: ``mallopt`` parameter numbers, from glibc's ``malloc.h``.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3
+#: The environment variable that turns the setting off (value ``0``).
+ENVIRONMENT_SWITCH = "LSTMLENS_KEEP_FREED_MEMORY"
+
+
+def keep_freed_memory() -> bool:
+    """Ask glibc's malloc to keep and reuse freed blocks of up to :data:`MMAP_THRESHOLD`.
+
+    Returns
+    -------
+    bool
+        True if the setting was applied; False when turned off by
+        ``LSTMLENS_KEEP_FREED_MEMORY=0``, on a C library other than glibc, or if
+        ``mallopt`` refused.
+    """
+    if os.environ.get(ENVIRONMENT_SWITCH, "1").strip() == "0":
+        return False
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        return False
+    try:
+        libc = ctypes.CDLL(None)
+        mallopt = libc.mallopt
+    except (OSError, AttributeError):
+        return False
+    mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
+    mallopt.restype = ctypes.c_int
+    # mallopt returns 1 on success; both must hold, or the heap is still trimmed.
+    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
