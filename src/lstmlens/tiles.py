@@ -275,7 +275,7 @@ def _gate_gradient_row(units, t, b, first_tile, last_tile, gates, seq_c, c0, gra
              grad_c, grad_z):
         hidden = seq_c.shape[2]
         full_tiles = min(last_tile, hidden // U)
-        for tile in range(first_tile, full_tiles):  # a constant count: vectorised gathers
+        for tile in range(first_tile, full_tiles):  # a constant count: vector loads
             _gate_gradient_units(U, units, t, b, tile, gates, seq_c, c0, grad_h,
                                  grad_h_outside, grad_c, grad_z)
         for tile in range(max(first_tile, full_tiles), last_tile):  # the partial last tile
