@@ -313,11 +313,14 @@ def layer_backward(
     h0 = _as(record.initial_short_term_memory, dtype)
     # [x_t, h_{t-1}] side by side, zero-padded to whole 4-row gradient tiles.
     depth = -(-(features + hidden) // sequences.ROWS) * sequences.ROWS
-    stacked = np.zeros((batch, steps, depth), dtype)
+    # Both temporaries can pass malloc's mmap limit, so they are reused between calls.
+    stacked = memory.scratch("backward.stacked", (batch, steps, depth), dtype)
     stacked[:, :, :features] = x
     stacked[:, 0, features:features + hidden] = h0
     stacked[:, 1:, features:features + hidden] = record.short_term_memory[:, :-1]
-    grad_z = np.empty((tiles, batch, steps, 4 * units), dtype)  # dL/dz_t, tile-major
+    stacked[:, :, features + hidden:] = 0
+    grad_z = memory.scratch("backward.grad_z", (tiles, batch, steps, 4 * units),
+                            dtype)  # dL/dz_t, tile-major
     grad_inputs = np.empty((batch, steps, features), dtype)
 
     def run(kernel: Any, leading: tuple[Any, ...] = (),
