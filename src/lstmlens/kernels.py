@@ -315,10 +315,7 @@ def layer_backward(
     depth = -(-(features + hidden) // sequences.ROWS) * sequences.ROWS
     # Both temporaries can pass malloc's mmap limit, so they are reused between calls.
     stacked = memory.scratch("backward.stacked", (batch, steps, depth), dtype)
-    stacked[:, :, :features] = x
-    stacked[:, 0, features:features + hidden] = h0
-    stacked[:, 1:, features:features + hidden] = record.short_term_memory[:, :-1]
-    stacked[:, :, features + hidden:] = 0
+    sequences.stack_step_inputs(x, h0, record.short_term_memory, stacked)
     grad_z = memory.scratch("backward.grad_z", (tiles, batch, steps, 4 * units),
                             dtype)  # dL/dz_t, tile-major
     grad_inputs = np.empty((batch, steps, features), dtype)

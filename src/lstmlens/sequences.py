@@ -172,6 +172,27 @@ def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, 
 
 # ---------------------------------------------------------------------------- backward
 @compiled()
+def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
+    """Write ``out[b, t] = [x_t, h_{t-1}, 0 ...]``, what each weight of a layer multiplied.
+
+    inputs (B, T, I), h0 (B, H), seq_h (B, T, H); out (B, T, K >= I + H), zero past I + H.
+    One compiled pass: the four NumPy slice assignments it replaces cost a tenth of a small
+    training step.
+    """
+    batch, steps, features = inputs.shape
+    hidden = h0.shape[1]
+    depth = out.shape[2]
+    for b in range(batch):
+        for t in range(steps):
+            for k in range(features):
+                out[b, t, k] = inputs[b, t, k]
+            for k in range(hidden):
+                out[b, t, features + k] = h0[b, k] if t == 0 else seq_h[b, t - 1, k]
+            for k in range(features + hidden, depth):
+                out[b, t, k] = 0
+
+
+@compiled()
 def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
                   grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """Backpropagation through time for batch rows ``first .. last - 1``.
