@@ -46,11 +46,12 @@ PARALLEL_MIN_WORK = 1 << 18
 #: Batches smaller than this split their units over threads instead of their rows: each
 #: thread then reads only its half of the weights, which a one-row step is limited by.
 UNIT_SPLIT_MAX_BATCH = 2 * sequences.ROWS
-#: Tiles of units a layer needs before its units are split: forward meets once per step,
-#: backward twice, and below these (64 and 128 units) the meetings cost more than the
-#: halved weights save (measured at batch 1: forward 1.2x faster from 64 units, backward
-#: 0.9x at 64 units, 1.1-2x from 128).
-UNIT_SPLIT_MIN_TILES = {"forward": 4, "backward": 8}
+#: Tiles of units a layer needs before its units are split: the threads meet once (forward)
+#: or twice (backward) per step, and below 8 tiles (128 units) the meetings cost as much as
+#: the halved weights save (measured at batch 1, split against one thread: 128-256 units 1.2-1.7x
+#: for inference and 1.1-1.4x for training; 64 units 0.7-1.2x, and in long benchmark runs a
+#: few times much slower, when a spinning thread waited for a core the machine had taken).
+UNIT_SPLIT_MIN_TILES = {"forward": 8, "backward": 8}
 #: Set once a unit split has timed out at its barrier in this process (its threads did not
 #: run at the same time): from then on small batches run on one thread.
 _unit_split_failed = False
