@@ -348,3 +348,36 @@ def test_parameters_stay_views_of_the_flat_buffer(network: LSTMNetwork) -> None:
         assert all(v.base is twin.flat_parameters for v in twin.parameters.values())
         np.testing.assert_array_equal(twin.flat_parameters, network.flat_parameters)
         assert twin.flat_parameters is not network.flat_parameters
+
+
+@pytest.mark.parametrize("parts", [2, 3])
+def test_layout_copies_shared_over_threads_equal_one_thread(parts: int) -> None:
+    # 130 units: nine tiles, the last one mostly padding, split unevenly between the parts.
+    rng = np.random.default_rng(parts)
+    hidden, features, units = 130, 3, layouts.UNITS
+    w_ih = rng.standard_normal((4 * hidden, features))
+    w_hh = rng.standard_normal((4 * hidden, hidden))
+    b_ih, b_hh = rng.standard_normal(4 * hidden), rng.standard_normal(4 * hidden)
+    tiles = layouts.tile_count(hidden)
+    one = [np.full((tiles, features + hidden, 4 * units), np.nan),
+           np.full((tiles, 4 * units), np.nan)]
+    many = [np.full_like(one[0], np.nan), np.full_like(one[1], np.nan)]
+    layouts.pack_forward(w_ih, w_hh, b_ih, b_hh, units, *one)
+    layouts.pack_forward_parallel(parts, w_ih, w_hh, b_ih, b_hh, units, *many)
+    for serial, shared in zip(one, many, strict=True):
+        np.testing.assert_array_equal(shared, serial)
+    for weight, width in ((w_hh, 4 * units), (w_ih, units)):
+        shape = (layouts.tile_count(weight.shape[1], width), tiles * 4 * units, width)
+        serial, shared = np.full(shape, np.nan), np.full(shape, np.nan)
+        layouts.pack_backward(weight, units, width, serial)
+        layouts.pack_backward_parallel(parts, weight, units, width, shared)
+        np.testing.assert_array_equal(shared, serial)
+    partial = rng.standard_normal((2, tiles, features + hidden + 1, 4 * units))
+    partial_bias = rng.standard_normal((2, tiles, 4 * units))
+    grads_one = [np.full_like(w_ih, np.nan), np.full_like(w_hh, np.nan), np.full_like(b_ih, np.nan)]
+    grads_many = [np.full_like(g, np.nan) for g in grads_one]
+    layouts.unpack_gradients(partial, partial_bias, units, *grads_one)
+    layouts.unpack_gradients_parallel(parts, partial, partial_bias, units, *grads_many)
+    for serial, shared in zip(grads_one, grads_many, strict=True):
+        assert not np.isnan(serial).any()
+        np.testing.assert_array_equal(shared, serial)

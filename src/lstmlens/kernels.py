@@ -350,8 +350,7 @@ def layer_backward(
         out = (np.empty((4 * hidden, features), dtype), np.empty((4 * hidden, hidden), dtype),
                np.empty(4 * hidden, dtype))
     grad_w_ih, grad_w_hh, grad_bias = out
-    layouts.unpack_gradients(partial_weights, partial_bias, units, grad_w_ih, grad_w_hh,
-                             grad_bias)
+    layouts.unpacked_gradients(partial_weights, partial_bias, grad_w_ih, grad_w_hh, grad_bias)
     return LayerGradients(
         grad_inputs=grad_inputs,
         grad_weight_ih=grad_w_ih,

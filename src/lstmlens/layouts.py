@@ -17,14 +17,17 @@ blocks (:func:`pack_backward`): its products run along the rows, so no transpose
 Units past H in the last tile are padding: their weights and bias are zero, so they stay at
 c = h = 0 forever and never influence a real unit.
 
-Packing is a transpose of all the weights (about 0.4 ms for 256 units on the development
-machine): :class:`lstmlens.network.LSTMNetwork` keeps the packed copy until its weights
-change.
+Packing is a transpose of all the weights (about 0.13 ms for 256 units on the development
+machine's two threads; layers from :data:`PARALLEL_COPY_MIN_HIDDEN` units share every copy
+out over Numba's threads): :class:`lstmlens.network.LSTMNetwork` keeps the packed copy until
+its weights change.
 """
 
 from __future__ import annotations
 
+import numba
 import numpy as np
+from numba import prange
 
 from lstmlens.activations import compiled
 from lstmlens.cell import FloatArray
@@ -41,15 +44,76 @@ def tile_count(hidden: int, units: int = UNITS) -> int:
     return -(-hidden // units)
 
 
+#: Units from which the copies between layouts are split over Numba's threads: at 256 units
+#: the three copies of a training step took 0.76 ms on one thread, a quarter of a batch-1
+#: step; at 64 they take 0.06 ms, less than waking the threads costs.
+PARALLEL_COPY_MIN_HIDDEN = 128
+
+
 @compiled()
-def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias):  # type: ignore[no-untyped-def]
+def _share(part, parts, count):  # type: ignore[no-untyped-def]
+    """Items ``first .. last - 1`` of ``count`` that part ``part`` of ``parts`` copies."""
+    size = -(-count // parts)
+    first = min(count, part * size)
+    return first, min(count, first + size)
+
+
+def copy_parts(hidden: int) -> int:
+    """How many threads share the copies between layouts of a layer of ``hidden`` units."""
+    return int(numba.get_num_threads()) if hidden >= PARALLEL_COPY_MIN_HIDDEN else 1
+
+
+@compiled(parallel=True)
+def pack_forward_parallel(parts, weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias):  # type: ignore[no-untyped-def]
+    """:func:`pack_forward` with its tiles shared out over ``parts`` threads."""
+    for part in prange(parts):
+        pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, int(part),
+                     parts)
+
+
+@compiled(parallel=True)
+def pack_backward_parallel(parts, weight, units, width, out):  # type: ignore[no-untyped-def]
+    """:func:`pack_backward` with its column blocks shared out over ``parts`` threads."""
+    for part in prange(parts):
+        pack_backward(weight, units, width, out, int(part), parts)
+
+
+@compiled(parallel=True)
+def unpack_gradients_parallel(parts, partial_weights, partial_bias, units, grad_weight_ih,  # type: ignore[no-untyped-def]
+                              grad_weight_hh, grad_bias):
+    """:func:`unpack_gradients` with its tiles shared out over ``parts`` threads."""
+    for part in prange(parts):
+        unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_weight_hh,
+                         grad_bias, int(part), parts)
+
+
+def unpacked_gradients(partial_weights: FloatArray, partial_bias: FloatArray,
+                       grad_weight_ih: FloatArray, grad_weight_hh: FloatArray,
+                       grad_bias: FloatArray) -> None:
+    """:func:`unpack_gradients` with :data:`UNITS`, on threads for large layers."""
+    parts = copy_parts(grad_weight_hh.shape[1])
+    if parts > 1:
+        unpack_gradients_parallel(parts, partial_weights, partial_bias, UNITS, grad_weight_ih,
+                                  grad_weight_hh, grad_bias)
+    else:
+        unpack_gradients(partial_weights, partial_bias, UNITS, grad_weight_ih, grad_weight_hh,
+                         grad_bias)
+
+
+@compiled()
+def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, part=0,  # type: ignore[no-untyped-def]
+                 parts=1):
     """Write weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout (see module doc)
-    from PyTorch's weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H,)."""
+    from PyTorch's weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H,).
+
+    Only share ``part`` of ``parts`` of the tiles is written (all of them by default).
+    """
     hidden = weight_hh.shape[1]
     features = weight_ih.shape[1]
-    weights[:] = 0
-    bias[:] = 0
-    for tile in range(weights.shape[0]):
+    first, last = _share(part, parts, weights.shape[0])
+    for tile in range(first, last):
+        weights[tile, :, :] = 0
+        bias[tile, :] = 0
         valid = min(units, hidden - tile * units)
         # Reads run along PyTorch's contiguous rows; the writes, 4U floats apart, stay in
         # this tile's block of the output (in L2). The other way round was 2x slower.
@@ -68,19 +132,21 @@ def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias): 
 
 
 @compiled()
-def pack_backward(weight, units, width, out):  # type: ignore[no-untyped-def]
+def pack_backward(weight, units, width, out, part=0, parts=1):  # type: ignore[no-untyped-def]
     """Copy PyTorch-layout ``weight`` (4H, m) -- W_hh or W_ih -- for the backward products.
 
     out (ceil(m / width), tiles * 4U, width): ``out[block, j * 4U + k, c]`` is the weight
     joining column ``k`` of tile ``j`` (gate ``k // U`` of unit ``jU + k % U``) to input
     ``block * width + c``; zero for padding units and past ``m``. Every copy is a run of
-    ``width`` contiguous floats of one row of ``weight``: no transpose.
+    ``width`` contiguous floats of one row of ``weight``: no transpose. Only share ``part``
+    of ``parts`` of the column blocks is written (all by default).
     """
     hidden = weight.shape[0] // 4
     inputs = weight.shape[1]
     columns = 4 * units
-    out[:] = 0
-    for block in range(out.shape[0]):
+    first_block, last_block = _share(part, parts, out.shape[0])
+    for block in range(first_block, last_block):
+        out[block, :, :] = 0
         first = block * width
         count = min(width, inputs - first)
         for j in range(out.shape[1] // columns):
@@ -99,7 +165,7 @@ UNPACK_BLOCK = 16
 
 @compiled()
 def unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_weight_hh,  # type: ignore[no-untyped-def]
-                     grad_bias):
+                     grad_bias, part=0, parts=1):
     """Sum per-chunk gradients in tile layout and write them in PyTorch's layout.
 
     partial_weights (chunks, tiles, K >= I + H, 4U) and partial_bias (chunks, tiles, 4U) hold
@@ -107,14 +173,16 @@ def unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_
     grad_weight_hh (4H, H) and grad_bias (4H,), the gradient of b_ih + b_hh.
 
     A transpose done in blocks of :data:`UNPACK_BLOCK` rows: reading a column at a time
-    (stride 4U) was 5x slower, a millisecond per step at 256 units.
+    (stride 4U) was 5x slower, a millisecond per step at 256 units. Only share ``part`` of
+    ``parts`` of the tiles is written (all by default).
     """
     chunks, tiles, _, columns = partial_weights.shape
     hidden = grad_weight_hh.shape[1]
     features = grad_weight_ih.shape[1]
     depth = features + hidden
     block = np.empty((UNPACK_BLOCK, columns), partial_weights.dtype)
-    for tile in range(tiles):
+    first, last = _share(part, parts, tiles)
+    for tile in range(first, last):
         for k0 in range(0, depth, UNPACK_BLOCK):
             count = min(UNPACK_BLOCK, depth - k0)
             for kk in range(count):  # the sum over chunks, along contiguous columns
@@ -152,8 +220,13 @@ def packed_forward(
     tiles = tile_count(hidden)
     weights = np.empty((tiles, features + hidden, 4 * UNITS), dtype)
     bias = np.empty((tiles, 4 * UNITS), dtype)
-    pack_forward(_c(weight_ih, dtype), _c(weight_hh, dtype), _c(bias_ih, dtype),
-                 _c(bias_hh, dtype), UNITS, weights, bias)
+    args = (_c(weight_ih, dtype), _c(weight_hh, dtype), _c(bias_ih, dtype), _c(bias_hh, dtype),
+            UNITS, weights, bias)
+    parts = copy_parts(hidden)
+    if parts > 1:
+        pack_forward_parallel(parts, *args)
+    else:
+        pack_forward(*args)
     return weights, bias
 
 
@@ -166,5 +239,9 @@ def packed_backward(weight: FloatArray, width: int) -> FloatArray:
     hidden = weight.shape[0] // 4
     tiles = tile_count(hidden)
     out = np.empty((tile_count(weight.shape[1], width), tiles * 4 * UNITS, width), weight.dtype)
-    pack_backward(np.ascontiguousarray(weight), UNITS, width, out)
+    parts = copy_parts(hidden)
+    if parts > 1:
+        pack_backward_parallel(parts, np.ascontiguousarray(weight), UNITS, width, out)
+    else:
+        pack_backward(np.ascontiguousarray(weight), UNITS, width, out)
     return out
