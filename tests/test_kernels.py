@@ -240,7 +240,7 @@ def test_tile_layout_round_trips_and_pads_with_zeros(hidden: int) -> None:
     partial = np.stack([packed.weights, 2 * packed.weights])
     partial_bias = np.stack([packed.bias, 2 * packed.bias])
     grads = (np.empty_like(weight_ih), np.empty_like(weight_hh), np.empty_like(bias_ih))
-    layouts.unpack_gradients(partial, partial_bias, units, *grads)
+    layouts.unpack_gradients(partial, partial_bias, units, *grads, 0, 1)
     np.testing.assert_allclose(grads[0], 3 * weight_ih, rtol=1e-6)
     np.testing.assert_allclose(grads[1], 3 * weight_hh, rtol=1e-6)
     np.testing.assert_allclose(grads[2], 3 * (bias_ih + bias_hh), rtol=1e-6)
@@ -362,21 +362,21 @@ def test_layout_copies_shared_over_threads_equal_one_thread(parts: int) -> None:
     one = [np.full((tiles, features + hidden, 4 * units), np.nan),
            np.full((tiles, 4 * units), np.nan)]
     many = [np.full_like(one[0], np.nan), np.full_like(one[1], np.nan)]
-    layouts.pack_forward(w_ih, w_hh, b_ih, b_hh, units, *one)
+    layouts.pack_forward(w_ih, w_hh, b_ih, b_hh, units, *one, 0, 1)
     layouts.pack_forward_parallel(parts, w_ih, w_hh, b_ih, b_hh, units, *many)
     for serial, shared in zip(one, many, strict=True):
         np.testing.assert_array_equal(shared, serial)
     for weight, width in ((w_hh, 4 * units), (w_ih, units)):
         shape = (layouts.tile_count(weight.shape[1], width), tiles * 4 * units, width)
         serial, shared = np.full(shape, np.nan), np.full(shape, np.nan)
-        layouts.pack_backward(weight, units, width, serial)
+        layouts.pack_backward(weight, units, width, serial, 0, 1)
         layouts.pack_backward_parallel(parts, weight, units, width, shared)
         np.testing.assert_array_equal(shared, serial)
     partial = rng.standard_normal((2, tiles, features + hidden + 1, 4 * units))
     partial_bias = rng.standard_normal((2, tiles, 4 * units))
     grads_one = [np.full_like(w_ih, np.nan), np.full_like(w_hh, np.nan), np.full_like(b_ih, np.nan)]
     grads_many = [np.full_like(g, np.nan) for g in grads_one]
-    layouts.unpack_gradients(partial, partial_bias, units, *grads_one)
+    layouts.unpack_gradients(partial, partial_bias, units, *grads_one, 0, 1)
     layouts.unpack_gradients_parallel(parts, partial, partial_bias, units, *grads_many)
     for serial, shared in zip(grads_one, grads_many, strict=True):
         assert not np.isnan(serial).any()

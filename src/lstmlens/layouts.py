@@ -52,7 +52,11 @@ PARALLEL_COPY_MIN_HIDDEN = 128
 
 @compiled()
 def _share(part, parts, count):  # type: ignore[no-untyped-def]
-    """Items ``first .. last - 1`` of ``count`` that part ``part`` of ``parts`` copies."""
+    """Items ``first .. last - 1`` of ``count`` that part ``part`` of ``parts`` copies.
+
+    (``part`` and ``parts`` have no defaults in the functions using this on purpose: a call
+    from Python that leaves out an argument misses Numba's fast dispatch, 0.1 ms a call.)
+    """
     size = -(-count // parts)
     first = min(count, part * size)
     return first, min(count, first + size)
@@ -97,16 +101,16 @@ def unpacked_gradients(partial_weights: FloatArray, partial_bias: FloatArray,
                                   grad_weight_hh, grad_bias)
     else:
         unpack_gradients(partial_weights, partial_bias, UNITS, grad_weight_ih, grad_weight_hh,
-                         grad_bias)
+                         grad_bias, 0, 1)
 
 
 @compiled()
-def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, part=0,  # type: ignore[no-untyped-def]
-                 parts=1):
+def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, part,  # type: ignore[no-untyped-def]
+                 parts):
     """Write weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout (see module doc)
     from PyTorch's weight_ih (4H, I), weight_hh (4H, H), bias_ih and bias_hh (4H,).
 
-    Only share ``part`` of ``parts`` of the tiles is written (all of them by default).
+    Only share ``part`` of ``parts`` of the tiles is written (0 of 1: all of them).
     """
     hidden = weight_hh.shape[1]
     features = weight_ih.shape[1]
@@ -132,14 +136,14 @@ def pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, p
 
 
 @compiled()
-def pack_backward(weight, units, width, out, part=0, parts=1):  # type: ignore[no-untyped-def]
+def pack_backward(weight, units, width, out, part, parts):  # type: ignore[no-untyped-def]
     """Copy PyTorch-layout ``weight`` (4H, m) -- W_hh or W_ih -- for the backward products.
 
     out (ceil(m / width), tiles * 4U, width): ``out[block, j * 4U + k, c]`` is the weight
     joining column ``k`` of tile ``j`` (gate ``k // U`` of unit ``jU + k % U``) to input
     ``block * width + c``; zero for padding units and past ``m``. Every copy is a run of
     ``width`` contiguous floats of one row of ``weight``: no transpose. Only share ``part``
-    of ``parts`` of the column blocks is written (all by default).
+    of ``parts`` of the column blocks is written (0 of 1: all of them).
     """
     hidden = weight.shape[0] // 4
     inputs = weight.shape[1]
@@ -165,7 +169,7 @@ UNPACK_BLOCK = 16
 
 @compiled()
 def unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_weight_hh,  # type: ignore[no-untyped-def]
-                     grad_bias, part=0, parts=1):
+                     grad_bias, part, parts):
     """Sum per-chunk gradients in tile layout and write them in PyTorch's layout.
 
     partial_weights (chunks, tiles, K >= I + H, 4U) and partial_bias (chunks, tiles, 4U) hold
@@ -174,7 +178,7 @@ def unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_
 
     A transpose done in blocks of :data:`UNPACK_BLOCK` rows: reading a column at a time
     (stride 4U) was 5x slower, a millisecond per step at 256 units. Only share ``part`` of
-    ``parts`` of the tiles is written (all by default).
+    ``parts`` of the tiles is written (0 of 1: all of them).
     """
     chunks, tiles, _, columns = partial_weights.shape
     hidden = grad_weight_hh.shape[1]
@@ -226,7 +230,7 @@ def packed_forward(
     if parts > 1:
         pack_forward_parallel(parts, *args)
     else:
-        pack_forward(*args)
+        pack_forward(*args, 0, 1)
     return weights, bias
 
 
@@ -243,5 +247,5 @@ def packed_backward(weight: FloatArray, width: int) -> FloatArray:
     if parts > 1:
         pack_backward_parallel(parts, np.ascontiguousarray(weight), UNITS, width, out)
     else:
-        pack_backward(np.ascontiguousarray(weight), UNITS, width, out)
+        pack_backward(np.ascontiguousarray(weight), UNITS, width, out, 0, 1)
     return out
