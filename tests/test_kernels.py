@@ -20,26 +20,34 @@ import numba
 import numpy as np
 import pytest
 
-from lstmlens import kernels, layouts, reference
+from lstmlens import kernels, lanes, layouts, reference
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
 
 # (batch, steps, features, hidden): B=1, T=1, one feature, odd sizes, a remainder of rows
-# after the 4-row tiles, a partly padded last tile (H = 33, 20, 70).
+# after the 4-row tiles, a partly padded last tile (H = 33, 20, 70), and three blocks of
+# lanes, the last one partly padding (B = 37).
 SHAPES = [(1, 1, 1, 1), (1, 6, 3, 5), (3, 1, 2, 4), (4, 7, 8, 16), (2, 3, 1, 33),
-          (9, 5, 3, 20), (11, 4, 5, 70)]
+          (9, 5, 3, 20), (11, 4, 5, 70), (37, 4, 2, 6)]
 TRACE_FIELDS = ("gates", "long_term_memory", "short_term_memory", "input_part", "memory_part")
 GRAD_FIELDS = ("grad_inputs", "grad_weight_ih", "grad_weight_hh", "grad_bias",
                "grad_initial_short_term_memory", "grad_initial_long_term_memory")
-PATHS = ("serial", "rows", "units")
+PATHS = ("serial", "rows", "units", "lanes", "lanes-threads")
 
 
 @pytest.fixture(params=PATHS)
 def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
     """Whatever the shape: run on the calling thread, split the rows over three blocks, or
-    (where there are two tiles or more) split the units over two threads."""
+    (where there are two tiles or more) split the units over two threads; or run forward
+    with the rows in vector lanes, on the calling thread or blocks of lanes over threads."""
     monkeypatch.setattr(kernels, "_unit_split_failed", False)
-    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 1 << 60 if request.param == "serial" else 0)
+    serial = request.param in ("serial", "lanes")
+    monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 1 << 60 if serial else 0)
+    on_lanes = request.param.startswith("lanes")
+    monkeypatch.setattr(kernels, "LANES_MIN_BATCH", 1 if on_lanes else 1 << 60)
+    if request.param == "lanes-threads":
+        monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
+        monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
     if request.param == "rows":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)  # uneven blocks of rows
@@ -143,6 +151,37 @@ def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating])
     want = reference.layer_forward(*args, True)
     np.testing.assert_allclose(weighted, want.input_part + want.memory_part + want.bias,
                                atol=1e-11 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
+def test_rows_in_vector_lanes_give_the_tiles_results(dtype: type[np.floating]) -> None:
+    """A large batch runs forward on :mod:`lstmlens.lanes`; the explanation trace (and a
+    small batch) on the tiles. Same sums in the same order: the same numbers."""
+    args, _ = _layer((2 * lanes.LANES + 5, 6, 3, 13), dtype)  # three blocks, one part padding
+    assert args[0].shape[0] >= kernels.LANES_MIN_BATCH
+    traced = kernels.layer_forward(*args, True)  # tiles
+    fast = kernels.layer_forward(*args, False)  # lanes
+    tolerance = {"rtol": 0, "atol": 0} if dtype == np.float64 else {"rtol": 4e-6, "atol": 4e-7}
+    for name in ("gates", "long_term_memory", "short_term_memory"):
+        np.testing.assert_allclose(getattr(fast, name), getattr(traced, name), err_msg=name,
+                                   **tolerance)
+    packed = kernels.pack_layer(*args[3:], np.dtype(dtype))
+    final_h, final_c, sequence = kernels.layer_outputs(args[0], args[1], args[2], packed,
+                                                       sequence=True)
+    np.testing.assert_array_equal(final_h, fast.short_term_memory[:, -1])
+    np.testing.assert_array_equal(final_c, fast.long_term_memory[:, -1])
+    np.testing.assert_array_equal(sequence, fast.short_term_memory)
+
+
+@pytest.mark.parametrize("hidden", [1, 5, 16, 21])
+def test_lane_layout_is_pytorch_weights_transposed(hidden: int) -> None:
+    args, _ = _layer((1, 1, 3, hidden), np.float64)
+    weight_ih, weight_hh, bias_ih, bias_hh = args[3:]
+    packed = kernels.pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float64))
+    weights, bias = packed.lane_layout
+    np.testing.assert_array_equal(weights, np.concatenate((weight_ih, weight_hh), axis=1).T)
+    np.testing.assert_array_equal(bias, bias_ih + bias_hh)
+    assert weights.flags.c_contiguous and bias.flags.c_contiguous
 
 
 @pytest.mark.parametrize("batch", [1, 3, 7])
