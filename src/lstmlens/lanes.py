@@ -36,7 +36,9 @@ from numba import prange
 from lstmlens.activations import compiled, percent, squash
 from lstmlens.tiles import stack_like, unsigned
 
-#: Batch rows per block, one per vector lane: four AVX-512 registers of float32 per row of z_t.
+#: Batch rows per block, one per vector lane: one AVX-512 (two AVX2) register of float32 per
+#: row of z_t. 32 measured no faster on one thread and left a batch of 32 one block, nothing
+#: to share out over two threads.
 LANES = 16
 #: Rows of z_t (gate pre-activations) summed together: with LANES, and the input part kept
 #: apart, they make 128 running sums, which stay in registers; more measured slower (spills).
