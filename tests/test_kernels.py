@@ -127,15 +127,20 @@ def test_rows_are_split_over_threads_only_when_the_work_pays_for_it(
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating]) -> None:
-    """Explanations read the trace kernel's numbers; forecasts come from the fast kernel.
+@pytest.mark.parametrize("batch", [6, 2 * lanes.LANES + 5], ids=["tiles", "lanes"])
+def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating],
+                                                       batch: int) -> None:
+    """Explanations read the trace kernel's numbers; forecasts come from the fast kernel
+    (the tiles for a small batch, :mod:`lstmlens.lanes` for a large one: here three blocks,
+    the last one part padding).
 
-    The two run the same arithmetic in the same order: float64 agrees bit for bit. In
+    All run the same arithmetic in the same order: float64 agrees bit for bit. In
     float32 the compiler may fuse a multiply-add of the rational tanh in one kernel and not
     in the other (seen between freshly compiled and cached machine code), a last-bit
     difference.
     """
-    args, _ = _layer((6, 9, 3, 21), dtype)
+    assert (batch >= kernels.LANES_MIN_BATCH) == (batch > lanes.LANES)  # each id its path
+    args, _ = _layer((batch, 9, 3, 21), dtype)
     traced = kernels.layer_forward(*args, True)
     fast = kernels.layer_forward(*args, False)
     tolerance = {"rtol": 0, "atol": 0} if dtype == np.float64 else {"rtol": 4e-6, "atol": 4e-7}
@@ -143,34 +148,15 @@ def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating])
         np.testing.assert_allclose(getattr(traced, name), getattr(fast, name), err_msg=name,
                                    **tolerance)
     packed = kernels.pack_layer(*args[3:], np.dtype(dtype))
-    final_h, final_c, _ = kernels.layer_outputs(args[0], args[1], args[2], packed,
-                                                sequence=False)
-    np.testing.assert_array_equal(final_h, fast.short_term_memory[:, -1])
-    np.testing.assert_array_equal(final_c, fast.long_term_memory[:, -1])
-    weighted = traced.input_part + traced.memory_part + traced.bias
-    want = reference.layer_forward(*args, True)
-    np.testing.assert_allclose(weighted, want.input_part + want.memory_part + want.bias,
-                               atol=1e-11 if dtype == np.float64 else 1e-5)
-
-
-@pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-def test_rows_in_vector_lanes_give_the_tiles_results(dtype: type[np.floating]) -> None:
-    """A large batch runs forward on :mod:`lstmlens.lanes`; the explanation trace (and a
-    small batch) on the tiles. Same sums in the same order: the same numbers."""
-    args, _ = _layer((2 * lanes.LANES + 5, 6, 3, 13), dtype)  # three blocks, one part padding
-    assert args[0].shape[0] >= kernels.LANES_MIN_BATCH
-    traced = kernels.layer_forward(*args, True)  # tiles
-    fast = kernels.layer_forward(*args, False)  # lanes
-    tolerance = {"rtol": 0, "atol": 0} if dtype == np.float64 else {"rtol": 4e-6, "atol": 4e-7}
-    for name in ("gates", "long_term_memory", "short_term_memory"):
-        np.testing.assert_allclose(getattr(fast, name), getattr(traced, name), err_msg=name,
-                                   **tolerance)
-    packed = kernels.pack_layer(*args[3:], np.dtype(dtype))
     final_h, final_c, sequence = kernels.layer_outputs(args[0], args[1], args[2], packed,
                                                        sequence=True)
     np.testing.assert_array_equal(final_h, fast.short_term_memory[:, -1])
     np.testing.assert_array_equal(final_c, fast.long_term_memory[:, -1])
     np.testing.assert_array_equal(sequence, fast.short_term_memory)
+    weighted = traced.input_part + traced.memory_part + traced.bias
+    want = reference.layer_forward(*args, True)
+    np.testing.assert_allclose(weighted, want.input_part + want.memory_part + want.bias,
+                               atol=1e-11 if dtype == np.float64 else 1e-5)
 
 
 @pytest.mark.parametrize("hidden", [1, 5, 16, 21])

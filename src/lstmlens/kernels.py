@@ -211,16 +211,15 @@ def _run_forward(
 
 def _run_lanes(inputs: FloatArray, h0: FloatArray, c0: FloatArray, packed: PackedLayer,
                out: _Outputs) -> _Outputs:
-    """:func:`_run_forward` for a large batch, with :mod:`lstmlens.lanes`."""
+    """:func:`_run_forward` for a large batch, with :mod:`lstmlens.lanes`: the same outputs,
+    h_T and c_T written straight into ``out.final_h`` and ``out.final_c``."""
     batch, steps, features = inputs.shape
-    final_h, final_c = np.empty_like(h0), np.empty_like(c0)
     weights, bias = packed.lane_layout
-    blocks = lanes.block_count(batch)
-    chunks = thread_chunks(batch, steps, features, packed.hidden)
-    kernel = lanes.forward_parallel if min(chunks, blocks) > 1 else lanes.forward
-    kernel(inputs, weights, bias, h0, c0, final_h, final_c, out.seq_h, out.seq_c, out.gates)
-    return _Outputs(final_h, final_c, out.seq_h, out.seq_c, out.gates, out.input_part,
-                    out.memory_part)
+    chunks = min(thread_chunks(batch, steps, features, packed.hidden), lanes.block_count(batch))
+    kernel = lanes.forward_parallel if chunks > 1 else lanes.forward
+    kernel(inputs, weights, bias, h0, c0, out.final_h, out.final_c, out.seq_h, out.seq_c,
+           out.gates)
+    return out
 
 
 #: The forward kernels (one thread, rows over threads, units over threads), by whether the
