@@ -134,7 +134,7 @@ def test_predict_shorter_horizon_and_too_long_horizon(invoke: Invoke, tmp_path: 
 BAD_CSVS = {
     "empty": ("", ["empty"]),
     "text": ("ds,y\n2020-01-01,1\n2020-02-01,abc\n2020-03-01,3\n", ["abc", "line 3"]),
-    "one_row": ("ds,y\n2020-01-01,1\n", ["freq"]),
+    "one_row": ("ds,y\n2020-01-01,1\n", ["--freq"]),  # the option, not the keyword freq=
     "missing_column": ("unique_id,ds\na,2020-01-01\na,2020-02-01\n", ["missing", "'y'"]),
     "duplicates": (
         "unique_id,ds,y\na,2020-01-01,1\na,2020-01-01,2\na,2020-02-01,3\n",

@@ -25,6 +25,7 @@ Every command wraps its body in :func:`cli_errors`::
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -109,11 +110,25 @@ def check_writable(path: Path, force: bool, what: str = "output file") -> None:
         )
 
 
+#: Keyword arguments that the data layer's messages name and the CLI spells as options.
+_OPTION_KEYWORDS = re.compile(r"\b(freq|id_col|time_col|target_col)=(?=(['\"\w])?)")
+
+
+def _as_options(text: str) -> str:
+    """Spell the Python keywords a library message names as the CLI's options:
+    ``pass freq=, e.g. freq='h'`` becomes ``pass --freq, e.g. --freq 'h'``."""
+    def option(match: re.Match[str]) -> str:
+        flag = "--" + match.group(1).replace("_", "-")
+        return f"{flag} " if match.group(2) else flag
+    return _OPTION_KEYWORDS.sub(option, text)
+
+
 def _describe(error: BaseException) -> str:
-    """The error's own message, or for an OSError without one, its strerror and file name."""
+    """The error's own message (keywords spelled as options), or for an OSError without one,
+    its strerror and file name."""
     if isinstance(error, OSError) and error.strerror and error.filename:
         return f"{error.strerror}: {error.filename}"
-    text = str(error).strip()
+    text = _as_options(str(error).strip())
     return text or type(error).__name__
 
 
