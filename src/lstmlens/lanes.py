@@ -12,7 +12,7 @@ short-term memory h_t -- is computed for :data:`LANES` rows in one vector operat
         for lane in range(LANES):    # batch rows, contiguous: the vectorised loop
             value = x[k, lane]
             for g in range(GATE_ROWS):   # a few rows of z_t share each loaded value
-                acc[g, lane] += weights[k, row + g] * value
+                acc[g, lane] += weights[group, k, g] * value
 
 Blocks of :data:`LANES` rows never interact, so each runs its whole time loop alone (on its
 own thread in :func:`forward_parallel`), and the inputs, weights and memories of a block stay
@@ -49,16 +49,22 @@ _SUMS = 64  # GATE_ROWS * LANES, spelled out: stack buffers need an integer lite
 def lane_weights(tile_weights: np.ndarray, tile_bias: np.ndarray,
                  hidden: int) -> tuple[np.ndarray, np.ndarray]:
     """The weights as the lane kernels read them, from the tile layout of
-    :mod:`lstmlens.layouts`: (I + H, 4H), one contiguous row of all 4H gate rows in
-    PyTorch's order (``[W_ih | W_hh]`` transposed) per input feature and per short-term
-    memory unit, and the summed bias b_ih + b_hh (4H,)."""
+    :mod:`lstmlens.layouts`: (4H / GATE_ROWS, I + H, GATE_ROWS), ``[W_ih | W_hh]`` transposed
+    (gate rows in PyTorch's order) and cut into groups of :data:`GATE_ROWS` gate rows, each
+    group's weights contiguous for every input feature and short-term memory unit in turn;
+    and the summed bias b_ih + b_hh (4H,).
+
+    The groups are what :func:`_weighted_sums` reads as one stream. Rows of the plain
+    (I + H, 4H) matrix are 4H floats apart, 4 KiB at 256 units: every load fell in the same
+    L1 cache set (measured: forward 1.5x faster in groups at 256 units, 1.1x at 128)."""
     tiles, depth, columns = tile_weights.shape
     units = columns // 4
     # column g * U + u of tile j is gate g of unit j * U + u; drop the padding units
     by_gate = tile_weights.reshape(tiles, depth, 4, units).transpose(1, 2, 0, 3)
     weights = by_gate.reshape(depth, 4, tiles * units)[:, :, :hidden].reshape(depth, 4 * hidden)
+    groups = weights.reshape(depth, 4 * hidden // GATE_ROWS, GATE_ROWS).transpose(1, 0, 2)
     bias = tile_bias.reshape(tiles, 4, units).transpose(1, 0, 2).reshape(4, tiles * units)
-    return np.ascontiguousarray(weights), np.ascontiguousarray(bias[:, :hidden].reshape(-1))
+    return np.ascontiguousarray(groups), np.ascontiguousarray(bias[:, :hidden].reshape(-1))
 
 
 def has_avx512() -> bool:
@@ -79,10 +85,10 @@ def _forward_block(block, inputs, weights, bias, h0, c0, final_h, final_c, seq_h
                    seq_gates):
     """All steps of the batch rows ``block * LANES ..`` (at most :data:`LANES` of them).
 
-    inputs (B, T, I); weights (I + H, 4H) and bias (4H,) from :func:`lane_weights`; h0, c0
-    (B, H) h_0 and c_0. Writes final_h, final_c (B, H) h_T and c_T, and, each only when its
-    time axis is not empty, seq_h, seq_c (B, T, H) and seq_gates (B, T, 4H), the gates i, f,
-    g, o in PyTorch's order.
+    inputs (B, T, I); weights (4H / GATE_ROWS, I + H, GATE_ROWS) and bias (4H,) from
+    :func:`lane_weights`; h0, c0 (B, H) h_0 and c_0. Writes final_h, final_c (B, H) h_T and
+    c_T, and, each only when its time axis is not empty, seq_h, seq_c (B, T, H) and
+    seq_gates (B, T, 4H), the gates i, f, g, o in PyTorch's order.
     """
     batch, steps, features = inputs.shape
     hidden = h0.shape[1]
@@ -142,6 +148,7 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
     """z_t of gate rows ``row .. row + GATE_ROWS - 1`` for every lane of the block."""
     features = x.shape[1]
     hidden = h.shape[0]
+    group = row // GATE_ROWS
     acc = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
     part = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
     for g in range(GATE_ROWS):
@@ -151,7 +158,7 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
         for lane in range(LANES):
             value = x[t, k, unsigned(lane)]
             for g in range(GATE_ROWS):
-                acc[g, lane] += weights[k, row + g] * value
+                acc[g, lane] += weights[group, k, g] * value
     for g in range(GATE_ROWS):
         for lane in range(LANES):
             part[g, lane] = acc[g, lane]
@@ -160,7 +167,7 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
         for lane in range(LANES):
             value = h[k, unsigned(lane)]
             for g in range(GATE_ROWS):
-                acc[g, lane] += weights[features + k, row + g] * value
+                acc[g, lane] += weights[group, features + k, g] * value
     for g in range(GATE_ROWS):  # same order as the tiles: (input + memory) + bias
         for lane in range(LANES):
             z[row + g, unsigned(lane)] = (part[g, lane] + acc[g, lane]) + bias[row + g]
