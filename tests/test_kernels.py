@@ -166,7 +166,7 @@ def test_lane_layout_is_pytorch_weights_transposed(hidden: int) -> None:
     packed = kernels.pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float64))
     weights, bias = packed.lane_layout
     stacked = np.concatenate((weight_ih, weight_hh), axis=1)  # (4H, I + H), PyTorch's order
-    groups = stacked.reshape(hidden, lanes.GATE_ROWS, -1).transpose(0, 2, 1)
+    groups = stacked.reshape(-1, lanes.GATE_ROWS, stacked.shape[1]).transpose(0, 2, 1)
     np.testing.assert_array_equal(weights, groups)
     np.testing.assert_array_equal(bias, bias_ih + bias_hh)
     assert weights.flags.c_contiguous and bias.flags.c_contiguous
