@@ -45,6 +45,7 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     monkeypatch.setattr(kernels, "PARALLEL_MIN_WORK", 1 << 60 if serial else 0)
     on_lanes = request.param.startswith("lanes")
     monkeypatch.setattr(kernels, "LANES_MIN_BATCH", 1 if on_lanes else 1 << 60)
+    monkeypatch.setattr(kernels, "LANES_MAX_HIDDEN", 1 << 30)  # every width, on every CPU
     if request.param == "lanes-threads":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
@@ -128,8 +129,8 @@ def test_rows_are_split_over_threads_only_when_the_work_pays_for_it(
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
 @pytest.mark.parametrize("batch", [6, 2 * lanes.LANES + 5], ids=["tiles", "lanes"])
-def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating],
-                                                       batch: int) -> None:
+def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating], batch: int,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """Explanations read the trace kernel's numbers; forecasts come from the fast kernel
     (the tiles for a small batch, :mod:`lstmlens.lanes` for a large one: here three blocks,
     the last one part padding).
@@ -139,6 +140,7 @@ def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating],
     in the other (seen between freshly compiled and cached machine code), a last-bit
     difference.
     """
+    monkeypatch.setattr(kernels, "LANES_MAX_HIDDEN", 1 << 30)  # the lanes on every CPU
     assert (batch >= kernels.LANES_MIN_BATCH) == (batch > lanes.LANES)  # each id its path
     args, _ = _layer((batch, 9, 3, 21), dtype)
     traced = kernels.layer_forward(*args, True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from lstmlens.activations import compiled
+from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS
 from lstmlens.tiles import ROWS, forward_tile
 
@@ -19,6 +20,7 @@ from lstmlens.tiles import ROWS, forward_tile
 @compiled()
 def dense_forward(short_term, weight, bias, out):  # type: ignore[no-untyped-def]
     """out (B, O) = short_term (B, H) @ weight.T (O, H) + bias (O,): the Dense layer."""
+    wide_vectors()
     for b in range(short_term.shape[0]):
         for o in range(weight.shape[0]):
             total = bias[o]
@@ -34,6 +36,7 @@ def dense_backward(grad_output, short_term, weight, grad_weight, grad_bias, grad
     Writes grad_weight (O, H) = grad_output.T @ short_term, grad_bias (O,) = column sums of
     grad_output, and grad_short_term (B, H) = grad_output @ weight (dL/dh_T).
     """
+    wide_vectors()
     grad_weight[:] = 0
     grad_bias[:] = 0
     grad_short_term[:] = 0
@@ -60,6 +63,7 @@ def stream_step(x, weights, bias, head, state, scratch, out):  # type: ignore[no
     small step is only a few hundred nanoseconds of arithmetic.
     Returns False, changing nothing, if ``x`` holds NaN or infinity.
     """
+    wide_vectors()
     for k in range(x.shape[0]):
         if not np.isfinite(x[k]):
             return False
@@ -109,6 +113,7 @@ def adam_update(params, grads, first, second, lr, beta1, beta2, eps, step, max_n
     below 1, as ``torch.nn.utils.clip_grad_norm_``. Returns the global gradient norm before
     clipping (0 when clipping is off).
     """
+    wide_vectors()
     norm = 0.0
     scale = 1.0
     if max_norm > 0:

@@ -28,7 +28,6 @@ multiply-adds).
 
 from __future__ import annotations
 
-import llvmlite.binding as llvm
 import numba
 import numpy as np
 from numba import prange
@@ -36,9 +35,11 @@ from numba import prange
 from lstmlens.activations import compiled, percent, squash
 from lstmlens.tiles import stack_like, unsigned
 
-#: Batch rows per block, one per vector lane: one AVX-512 (two AVX2) register of float32 per
-#: row of z_t. 32 measured no faster on one thread and left a batch of 32 one block, nothing
-#: to share out over two threads.
+#: Batch rows per block, one per vector lane: two AVX2 registers of float32 per row of z_t
+#: (the lanes run only where there is no AVX-512, see
+#: :data:`lstmlens.kernels.LANES_MAX_HIDDEN`, so they keep LLVM's default vector width). 32
+#: measured no faster on one thread and left a batch of 32 one block, nothing to share out
+#: over two threads.
 LANES = 16
 #: Rows of z_t (gate pre-activations) summed together: with LANES, and the input part kept
 #: apart, they make 128 running sums, which stay in registers; more measured slower (spills).
@@ -65,14 +66,6 @@ def lane_weights(tile_weights: np.ndarray, tile_bias: np.ndarray,
     groups = weights.reshape(depth, 4 * hidden // GATE_ROWS, GATE_ROWS).transpose(1, 0, 2)
     bias = tile_bias.reshape(tiles, 4, units).transpose(1, 0, 2).reshape(4, tiles * units)
     return np.ascontiguousarray(groups), np.ascontiguousarray(bias[:, :hidden].reshape(-1))
-
-
-def has_avx512() -> bool:
-    """Whether the CPU Numba compiles for has AVX-512 (32 vector registers of 16 float32)."""
-    try:
-        return bool(llvm.get_host_cpu_features().get("avx512f", False))
-    except (RuntimeError, AttributeError):  # features unknown: assume the wide registers
-        return True
 
 
 def block_count(batch: int) -> int:

@@ -18,18 +18,17 @@ from numba import prange
 
 from lstmlens.activations import compiled
 from lstmlens.atomics import wait_for_all
+from lstmlens.blocks import GRADIENT_BLOCK, PRODUCT_TILES, WIDTH, gradient_block, product_block
+from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS
 from lstmlens.tiles import ROWS as ROWS
-from lstmlens.tiles import forward_tile, gate_gradient_row, gradient_tile, product_tile
+from lstmlens.tiles import forward_tile, gate_gradient_row, product_tile
 
 #: What a forward pass keeps besides the memories (see :func:`lstmlens.tiles.forward_tile`).
 FORECAST, KEEP, TRACE = 0, 1, 2
 #: Columns of a tile: the four gates of :data:`lstmlens.layouts.UNITS` units. Also the
-#: width of the dL/dh_{t-1} product tiles (narrower ones stop vectorising for 1-row tiles).
+#: width of the 1-row dL/dh_{t-1} product tiles (narrower ones stop vectorising).
 COLUMNS = 4 * UNITS
-#: (row, step) pairs per cache block of the weight-gradient sums: one tile's dz over a
-#: block (256 x 64 floats, contiguous) stays in L2 while every input row of it is reused.
-GRADIENT_BLOCK = 256
 
 
 def _row_range(chunk: int, chunks: int, batch: int) -> tuple[int, int]:
@@ -64,6 +63,7 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
     on exit; seq_h, seq_c (B, T, H) are written unless their time axis is empty, seq_gates,
     input_part and memory_part (B, T, 4H) as ``mode`` says.
     """
+    wide_vectors()
     numba.literally(mode)
     full = first + max(0, last - first) // ROWS * ROWS
     # Time outside, tiles next, rows inside: one tile of weights (I + H rows of 4U) is
@@ -82,6 +82,7 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
 def forward(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,  # type: ignore[no-untyped-def]
             memory_part):
     """:func:`forward_rows` over every row on the calling thread, for forecasting."""
+    wide_vectors()
     first, last = _chunk_rows(0, 1, inputs.shape[0])  # not constants: one compiled version
     forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
@@ -91,6 +92,7 @@ def forward(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, in
 def forward_keep(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,  # type: ignore[no-untyped-def]
                  input_part, memory_part):
     """:func:`forward` that also keeps the gates for backward."""
+    wide_vectors()
     first, last = _chunk_rows(0, 1, inputs.shape[0])
     forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
@@ -100,6 +102,7 @@ def forward_keep(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gate
 def forward_trace(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,  # type: ignore[no-untyped-def]
                   input_part, memory_part):
     """:func:`forward` that also keeps the gates and the weighted sums split by source."""
+    wide_vectors()
     first, last = _chunk_rows(0, 1, inputs.shape[0])
     forward_rows(TRACE, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
                  seq_gates, input_part, memory_part)
@@ -109,6 +112,7 @@ def forward_trace(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gat
 def forward_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,  # type: ignore[no-untyped-def]
                      input_part, memory_part):
     """:func:`forward` with the rows split into ``chunks`` blocks run on Numba's threads."""
+    wide_vectors()
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
         forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h,
@@ -119,6 +123,7 @@ def forward_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq
 def forward_keep_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
                           seq_gates, input_part, memory_part):
     """:func:`forward_keep` with the rows split into ``chunks`` blocks run on threads."""
+    wide_vectors()
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
         forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
@@ -135,6 +140,7 @@ def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, se
     :func:`forward_rows` (:data:`FORECAST` or :data:`KEEP`). Returns early if the barrier
     fails.
     """
+    wide_vectors()
     numba.literally(mode)
     first_tile, last_tile = _row_range_compiled(part, parts, weights.shape[0])
     batch = inputs.shape[0]
@@ -156,6 +162,7 @@ def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h
                            seq_gates, input_part, memory_part, barrier):
     """:func:`forward_units` for every part, each on its own thread; the caller reruns the
     work with :func:`forward` if ``barrier[FAILED]`` is set afterwards."""
+    wide_vectors()
     for part in prange(parts):
         forward_units(FORECAST, int(part), parts, inputs, weights, bias, state_h, state_c,
                       seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
@@ -165,6 +172,7 @@ def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h
 def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
                                 seq_gates, input_part, memory_part, barrier):
     """:func:`forward_units_parallel` that also keeps the gates for backward."""
+    wide_vectors()
     for part in prange(parts):
         forward_units(KEEP, int(part), parts, inputs, weights, bias, state_h, state_c, seq_h,
                       seq_c, seq_gates, input_part, memory_part, barrier)
@@ -179,6 +187,7 @@ def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
     One compiled pass: the four NumPy slice assignments it replaces cost a tenth of a small
     training step.
     """
+    wide_vectors()
     batch, steps, features = inputs.shape
     hidden = h0.shape[1]
     depth = out.shape[2]
@@ -190,6 +199,41 @@ def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
                 out[b, t, features + k] = h0[b, k] if t == 0 else seq_h[b, t - 1, k]
             for k in range(features + hidden, depth):
                 out[b, t, k] = 0
+
+
+@compiled()
+def product_rows(first, full, block, t, grad_z, weight_hh, grad_h):  # type: ignore[no-untyped-def]
+    """Column block ``block`` of dL/dh_{t-1} = dz_t W_hh for the rows ``first .. full - 1``
+    (a multiple of :data:`ROWS` of them), in :func:`lstmlens.blocks.product_block` calls:
+    a few tiles of W_hh at a time, for one :data:`lstmlens.blocks.WIDTH`-column slice, are
+    reused by every row group while they are in the L1 cache."""
+    wide_vectors()
+    tiles, columns = grad_z.shape[0], grad_z.shape[3]
+    width = min(columns, grad_h.shape[1] - block * columns)  # the block's columns inside H
+    for j0 in range(0, tiles, PRODUCT_TILES):
+        j1 = min(tiles, j0 + PRODUCT_TILES)
+        for c0 in range(0, width, WIDTH):
+            for row in range(first, full, ROWS):
+                product_block(row, block, c0, t, j0, j1, grad_z, weight_hh, grad_h)
+
+
+@compiled()
+def parameter_gradients(start, stop, first_tile, last_tile, stacked, dz_rows, partial_weights,  # type: ignore[no-untyped-def]
+                        partial_bias):
+    """Add the (row, step) pairs ``start .. stop - 1`` to dL/dW = sum [x_t, h_{t-1}] (x) dz_t
+    and dL/db = sum dz_t for the tiles ``first_tile .. last_tile - 1`` (arrays as
+    :func:`backward_rows`), in cache blocks of :data:`lstmlens.blocks.GRADIENT_BLOCK` pairs."""
+    wide_vectors()
+    depth, columns = partial_weights.shape[1], partial_weights.shape[2]
+    for n0 in range(start, stop, GRADIENT_BLOCK):
+        n1 = min(stop, n0 + GRADIENT_BLOCK)
+        for tile in range(first_tile, last_tile):
+            for k0 in range(0, depth, ROWS):
+                for c0 in range(0, columns, WIDTH):
+                    gradient_block(n0, n1, k0, c0, tile, stacked, dz_rows, partial_weights)
+            for n in range(n0, n1):
+                for c in range(columns):
+                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
 
 
 @compiled()
@@ -209,7 +253,8 @@ def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, 
     must be zero on entry and holds dL/dh_0 on exit; grad_c (B, H) holds dL/dc_T on entry
     and dL/dc_0 on exit.
     """
-    tiles, batch, steps, columns = grad_z.shape
+    wide_vectors()
+    tiles, batch, steps = grad_z.shape[:3]
     full = first + max(0, last - first) // ROWS * ROWS
     # Through time, backwards: dL/dz_t of every row first, then dL/dh_{t-1} = dz_t W_hh.
     for t in range(steps - 1, -1, -1):
@@ -217,8 +262,7 @@ def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, 
             gate_gradient_row(UNITS, t, b, 0, tiles, gates, seq_c, c0, grad_h, grad_h_outside,
                               grad_c, grad_z)
         for block in range(weight_hh.shape[0]):
-            for row in range(first, full, ROWS):
-                product_tile(ROWS, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
+            product_rows(first, full, block, t, grad_z, weight_hh, grad_h)
             for row in range(full, last):
                 product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
     start, stop = first * steps, last * steps
@@ -230,20 +274,14 @@ def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, 
         for row in range(full_rows, stop):
             product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
     # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the (row, step) pairs.
-    for n0 in range(start, stop, GRADIENT_BLOCK):
-        n1 = min(stop, n0 + GRADIENT_BLOCK)
-        for tile in range(tiles):
-            for k in range(0, partial_weights.shape[1], ROWS):
-                gradient_tile(ROWS, COLUMNS, n0, n1, stacked, k, dz_rows, tile, partial_weights)
-            for n in range(n0, n1):
-                for c in range(columns):
-                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
+    parameter_gradients(start, stop, 0, tiles, stacked, dz_rows, partial_weights, partial_bias)
 
 
 @compiled()
 def backward(seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside, grad_z, dz_rows,  # type: ignore[no-untyped-def]
              grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """:func:`backward_rows` over every row on the calling thread (one chunk)."""
+    wide_vectors()
     first, last = _chunk_rows(0, 1, gates.shape[0])
     backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
                   grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights[0],
@@ -256,6 +294,7 @@ def backward_parallel(chunks, seq_c, c0, gates, stacked, weight_hh, weight_ih, g
                       partial_bias):
     """:func:`backward` with the rows split into ``chunks`` blocks run on Numba's threads;
     chunk ``k`` adds its share of the parameter gradients to partial_*[k]."""
+    wide_vectors()
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, gates.shape[0])
         backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
@@ -273,7 +312,8 @@ def backward_units(part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
     column blocks of dL/dh_{t-1} = dz_t W_hh, a barrier. Then its share of the (row, step)
     pairs of dL/dx and its tiles of dL/dW and dL/db. Returns early if a barrier fails.
     """
-    tiles, batch, steps, columns = grad_z.shape
+    wide_vectors()
+    tiles, batch, steps = grad_z.shape[:3]
     first_tile, last_tile = _row_range_compiled(part, parts, tiles)
     first_block, last_block = _row_range_compiled(part, parts, weight_hh.shape[0])
     full = batch // ROWS * ROWS
@@ -285,8 +325,7 @@ def backward_units(part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
         if not wait_for_all(barrier, parts, meeting):  # dz_t complete
             return
         for block in range(first_block, last_block):
-            for row in range(0, full, ROWS):
-                product_tile(ROWS, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
+            product_rows(0, full, block, t, grad_z, weight_hh, grad_h)
             for row in range(full, batch):
                 product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
         if not wait_for_all(barrier, parts, meeting + 1):  # dL/dh_{t-1} complete
@@ -299,14 +338,8 @@ def backward_units(part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
             product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
         for row in range(full_rows, stop):
             product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-    for n0 in range(0, batch * steps, GRADIENT_BLOCK):
-        n1 = min(batch * steps, n0 + GRADIENT_BLOCK)
-        for tile in range(first_tile, last_tile):
-            for k in range(0, partial_weights.shape[1], ROWS):
-                gradient_tile(ROWS, COLUMNS, n0, n1, stacked, k, dz_rows, tile, partial_weights)
-            for n in range(n0, n1):
-                for c in range(columns):
-                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
+    parameter_gradients(0, batch * steps, first_tile, last_tile, stacked, dz_rows,
+                        partial_weights, partial_bias)
 
 
 @compiled(parallel=True)
@@ -315,6 +348,7 @@ def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_
                             partial_bias, barrier):
     """:func:`backward_units` for every part, each on its own thread; the caller reruns the
     work with :func:`backward` if ``barrier[FAILED]`` is set afterwards."""
+    wide_vectors()
     for part in prange(parts):
         backward_units(int(part), parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
                        grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,

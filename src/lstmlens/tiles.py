@@ -394,39 +394,3 @@ def _product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[
                     out[row + r, unsigned(first + c)] = acc[r, c]
 
     return impl
-
-
-@compiled_only
-def gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
-    """Accumulate a block of dL/dW: ``out[tile, k0 + r, c] += sum_n a * dz``.
-
-    with ``a = source[n, k0 + r]`` and ``dz = grad_z[tile, n, 0, c]`` over the (batch row,
-    step) pairs ``n = first .. last - 1``. source (B * T, K) holds [x_t, h_{t-1}] (K a
-    multiple of ``rows``); grad_z (tiles, B * T, 1, width) is dL/dz tile-major, so each
-    tile's rows are read in order; out (tiles, K, width) is in tile layout like the weights.
-    """
-    raise NotImplementedError("compiled only: call from a Numba function")
-
-
-@overload(gradient_tile, inline="always", jit_options=KERNEL_OPTIONS)
-def _gradient_tile(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
-    R, W = literal(rows), literal(width)
-    if R is None or W is None:
-        return None
-    BLOCK = R * W
-
-    def impl(rows, width, first, last, source, k0, grad_z, tile, out):  # type: ignore[no-untyped-def]
-        acc = numba.carray(stack_like(BLOCK, out), (R, W))
-        for r in range(R):
-            for c in range(W):
-                acc[r, c] = out[tile, k0 + r, c]
-        for n in range(first, last):
-            for c in range(W):
-                d = grad_z[tile, n, 0, c]
-                for r in range(R):
-                    acc[r, c] += source[n, k0 + r] * d
-        for r in range(R):
-            for c in range(W):
-                out[tile, k0 + r, c] = acc[r, c]
-
-    return impl
