@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import pytest
 
-from lstmlens import kernels, lanes, layouts, reference
+from lstmlens import kernels, lanes, layouts, reference, sequences
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
 
@@ -33,6 +33,13 @@ TRACE_FIELDS = ("gates", "long_term_memory", "short_term_memory", "input_part", 
 GRAD_FIELDS = ("grad_inputs", "grad_weight_ih", "grad_weight_hh", "grad_bias",
                "grad_initial_short_term_memory", "grad_initial_long_term_memory")
 PATHS = ("serial", "rows", "units", "lanes", "lanes-threads")
+
+
+def test_the_shapes_cover_forward_sums_in_stages() -> None:
+    """Wide float64 layers sum over h_{t-1} in stages (:data:`sequences.STAGE_BYTES`): one
+    of SHAPES must have more than one, or the tests below would not check the stages."""
+    row_bytes = 4 * layouts.UNITS * np.dtype(np.float64).itemsize
+    assert max(sequences._stage_count(shape[3], row_bytes) for shape in SHAPES) > 1
 
 
 @pytest.fixture(params=PATHS)

@@ -84,11 +84,13 @@ def stream_step(x, weights, bias, head, state, scratch, out):  # type: ignore[no
         h, c = state[0, layer], state[1, layer]
         for tile in range(weights.shape[1]):
             for row in range(0, full, ROWS):
-                forward_tile(ROWS, UNITS, 0, 0, row, tile, source, weights[layer], bias[layer],
-                             h, c, nothing, nothing, nothing, nothing, nothing)
+                forward_tile(ROWS, UNITS, 0, 0, 0, row, tile, 0, hidden, nothing, source,
+                             weights[layer], bias[layer], h, c, nothing, nothing, nothing,
+                             nothing, nothing)
             for row in range(full, batch):
-                forward_tile(1, UNITS, 0, 0, row, tile, source, weights[layer], bias[layer], h,
-                             c, nothing, nothing, nothing, nothing, nothing)
+                forward_tile(1, UNITS, 0, 0, 0, row, tile, 0, hidden, nothing, source,
+                             weights[layer], bias[layer], h, c, nothing, nothing, nothing,
+                             nothing, nothing)
         for b in range(batch):  # step 0 of forward_tile wrote the new memories to slot 1
             for k in range(hidden):
                 h[0, b, k] = h[1, b, k]

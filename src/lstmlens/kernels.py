@@ -15,9 +15,12 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
   series) splits its tiles of units instead, the threads meeting at a spinning barrier
   every step (:mod:`lstmlens.atomics`): each then streams only its share of the weights,
   which is what a one-row step waits for;
-* a batch of :data:`LANES_MIN_BATCH` rows or more runs forward with the rows in the vector
-  lanes instead (:mod:`lstmlens.lanes`): 16 series per vector, every weight a broadcast,
-  gates and memory update vectorised across series; explanation traces keep the tiles;
+* on a CPU without AVX-512, a batch of :data:`LANES_MIN_BATCH` rows or more runs forward
+  with the rows in the vector lanes instead (:mod:`lstmlens.lanes`): 16 series per vector,
+  every weight a broadcast, gates and memory update vectorised across series; explanation
+  traces keep the tiles (with AVX-512 the tiles are faster, :data:`LANES_MAX_HIDDEN`);
+* a tile of a wide layer sums over h_{t-1} in stages, each reading a slice of the tile's
+  weights that stays in the L1 cache (:data:`lstmlens.sequences.STAGE_BYTES`);
 * backward keeps dL/dz_t of every step and accumulates dL/dW and dL/dx in the same compiled
   call and parallel region, without BLAS (see :mod:`lstmlens.sequences` for why).
 

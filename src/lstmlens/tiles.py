@@ -19,7 +19,10 @@ written as it is:
   over ``c`` instead of unrolling it into scalar code first);
 * the sums live in a stack buffer (:func:`stack_like`) that never escapes, so once the
   constant loops are unrolled LLVM keeps them in registers;
-* the loop over ``c`` sits outside the loop over ``r``: it is the one that is vectorised.
+* the loop over ``c`` sits outside the loop over ``r``: it is the one that is vectorised;
+* on CPUs with AVX-512 the enclosing kernel asks for 512-bit vectors
+  (:func:`lstmlens.cpu.wide_vectors`): in LLVM's default 256-bit ones the 4 x 64 sums of a
+  tile take all 32 registers and spill.
 
 Two more habits keep the loops fast. Results go to stack buffers first and only then to
 the output arrays: a loop that reads several arrays and writes several others needs
@@ -90,8 +93,9 @@ def literal(value: Any) -> int | None:
 
 # ---------------------------------------------------------------------------- forward
 @compiled_only
-def forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
-                 seq_h, seq_c, seq_gates, input_part, memory_part):
+def forward_tile(rows, units, mode, staged, t, row, tile, k_first, k_last, partial, inputs,  # type: ignore[no-untyped-def]
+                 weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                 memory_part):
     """Step ``t`` of batch rows ``row .. row + rows - 1`` for the units of one tile.
 
     inputs (B, T, I) x_t; weights (tiles, I + H, 4U) and bias (tiles, 4U) in tile layout;
@@ -102,46 +106,70 @@ def forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_h
     2 also input_part and memory_part (B, T, 4H), ``W_ih x_t`` and ``W_hh h_{t-1}``, for
     explanation traces. Compiled apart because such code, even never run, slowed the
     forecasting path by a fifth. Gate axes of the outputs are in PyTorch's order.
+
+    ``staged``, an integer literal, 1 to sum the short-term memory part over units
+    ``k_first .. k_last - 1`` of h_{t-1} only (0: all of them; k_first, k_last and partial
+    are then unused). A stage that does not end at H leaves the running sums in partial
+    (B, 2, 4U) -- input part, memory part so far -- for the next stage to go on from, and
+    only the last stage computes the gates and memories. The sums are the same, in the same
+    order, as in one stage; the stages let a slice of the tile's weights stay in the L1
+    cache while every row group of the batch goes through it (see
+    :data:`lstmlens.sequences.STAGE_BYTES`).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
 
 @overload(forward_tile, inline="always", jit_options=KERNEL_OPTIONS)
-def _forward_tile(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
-                  seq_h, seq_c, seq_gates, input_part, memory_part):
-    R, U, MODE = literal(rows), literal(units), literal(mode)
-    if R is None or U is None or MODE is None:
+def _forward_tile(rows, units, mode, staged, t, row, tile, k_first, k_last, partial, inputs,  # type: ignore[no-untyped-def]
+                  weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+                  memory_part):
+    R, U, MODE, STAGED = literal(rows), literal(units), literal(mode), literal(staged)
+    if R is None or U is None or MODE is None or STAGED is None:
         return None
     KEEP, TRACE = MODE >= 1, MODE >= 2
     C = 4 * U  # columns: i, f, g, o of U units
     BLOCK = R * C
 
-    def impl(rows, units, mode, t, row, tile, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
-             seq_h, seq_c, seq_gates, input_part, memory_part):
+    def impl(rows, units, mode, staged, t, row, tile, k_first, k_last, partial, inputs,  # type: ignore[no-untyped-def]
+             weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
+             memory_part):
         features = inputs.shape[2]
         hidden = state_h.shape[2]
         previous, current = t % 2, 1 - t % 2  # slots of h_{t-1}, c_{t-1} and of h_t, c_t
+        first_k, last_k = (k_first, k_last) if STAGED else (0, hidden)
         acc = numba.carray(stack_like(BLOCK, weights), (R, C))
-        # W_ih x_t: the input part of the weighted sums
-        for r in range(R):
-            for c in range(C):
-                acc[r, c] = 0
-        for k in range(features):
-            for c in range(C):
-                w = weights[tile, k, c]
-                for r in range(R):
-                    acc[r, c] += inputs[row + r, t, k] * w
         part = numba.carray(stack_like(BLOCK, weights), (R, C))
-        for r in range(R):
-            for c in range(C):
-                part[r, c] = acc[r, c]
-                acc[r, c] = 0
+        if first_k == 0:
+            # W_ih x_t: the input part of the weighted sums
+            for r in range(R):
+                for c in range(C):
+                    acc[r, c] = 0
+            for k in range(features):
+                for c in range(C):
+                    w = weights[tile, k, c]
+                    for r in range(R):
+                        acc[r, c] += inputs[row + r, t, k] * w
+            for r in range(R):
+                for c in range(C):
+                    part[r, c] = acc[r, c]
+                    acc[r, c] = 0
+        else:  # a later stage: go on from the sums the earlier ones left
+            for r in range(R):
+                for c in range(C):
+                    part[r, c] = partial[row + r, 0, c]
+                    acc[r, c] = partial[row + r, 1, c]
         # W_hh h_{t-1}: the short-term memory part
-        for k in range(hidden):
+        for k in range(first_k, last_k):
             for c in range(C):
                 w = weights[tile, features + k, c]
                 for r in range(R):
                     acc[r, c] += state_h[previous, row + r, k] * w
+        if last_k < hidden:  # not the last stage
+            for r in range(R):
+                for c in range(C):
+                    partial[row + r, 0, c] = part[r, c]
+                    partial[row + r, 1, c] = acc[r, c]
+            return
         # z_t = input part + memory part + bias, in this order everywhere (see trace.py)
         total = numba.carray(stack_like(BLOCK, weights), (R, C))
         for r in range(R):
