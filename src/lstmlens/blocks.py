@@ -19,9 +19,9 @@ The width depends on the CPU. With AVX2's 16 registers of 8 float32, :data:`ROWS
 is 8 registers, leaving room for the operands; with AVX-512's 32 registers of 16 float32
 (:func:`lstmlens.cpu.wide_vectors`), :data:`ROWS` x 64 sums is 16 of them, the width the
 tiles use. On two threads of a Sapphire Rapids VM, 24 steps, 64 to 256 units, 32 and 256
-rows, widths 32 and 64, with and without the cache blocking AVX2 needs, were within
-10 % of each other (the whole backward pass at 42-50 ms for 256 units and 256 rows):
-there the blocks keep the tiles' arithmetic.
+rows, widths 32 and 64 and slices of 2 or 4 tiles of W_hh were within the noise of each
+other (the whole backward pass at 42-50 ms for 256 units and 256 rows): there the blocks
+keep the tiles' width and sum every tile at once.
 """
 
 from __future__ import annotations
@@ -42,8 +42,11 @@ _SUMS = ROWS * WIDTH  # spelled out: stack buffers need an integer known when co
 #: already in dL/dh_{t-1}. With AVX-512 every tile is summed in one call.
 PRODUCT_TILES = 1 << 30 if _WIDE else 4
 #: (row, step) pairs per cache block of the dL/dW sums: one tile's dz over a block
-#: (128 x 64 float32, 32 KiB) stays in cache while every input row of it is reused.
-GRADIENT_BLOCK = 256 if _WIDE else 128
+#: (128 x 64 float32, 32 KiB) stays in the L1 cache while every input row of it is reused.
+#: With AVX-512 too, the dL/dW sums measured 10-15 % faster than with 256 pairs (64 KiB,
+#: past a 48 KiB L1) and than with 64: 17.7-19.0 against 20.9-21.4 ms at 256 units, 256
+#: rows, 24 steps, on two threads of a Sapphire Rapids VM.
+GRADIENT_BLOCK = 128
 
 
 @compiled()
