@@ -4,8 +4,15 @@ Both libraries run in this one process, in float32, with the same number of thre
 their repeats are interleaved (lstmlens, torch, lstmlens, ...) so that noise from other work
 on the machine hits both alike; compare the *ratios*, not absolute numbers across runs.
 
+The repeats of a point are spread over the whole run: every point is timed once per *round*,
+and the rounds run one after another (``--repeats`` of them), so a disturbance of a few
+seconds from other work on the machine spoils one repeat of the points it overlaps, not all
+of them, and the median drops it. (In one-point-at-a-time runs single points came out
+2-15x slower than in any other run of the same code: all their repeats fell into one
+disturbance.)
+
 Modes (throughput in sequences per second; the median of the repeats, and also the best
-repeat, which filters out stalls when other processes share the cores):
+repeat):
 
 * ``training``: one full step on a batch: forward, BPTT, Adam (torch: forward, MSE,
   ``backward()``, ``Adam.step()``);
@@ -13,13 +20,17 @@ repeat, which filters out stalls when other processes share the cores):
 * ``streaming``: one new observation for a single series with the state kept between calls
   (lstmlens: ``Streamer.push``; torch: ``lstm(x_t, (h, c))``), in steps per second.
 
-Also reported: the float32 GEMM peak on the same threads (NumPy matmul of large square
-matrices, measured in a subprocess so that OpenBLAS's spinning threads never share the
-cores with the libraries measured here); for each training/inference point the achieved
-GFLOP/s (best repeat) as % of that peak, and the *ceiling*: the highest lstmlens/torch ratio
-the machine allows at that point (peak GFLOP/s over torch's GFLOP/s), which shows where a
-target ratio is beyond what the arithmetic permits; and the first-call compile time of the
-kernels with a cold and a warm Numba cache, each measured in a fresh subprocess.
+Also reported: two peaks on the same threads. The float32 *GEMM peak* (NumPy matmul of
+large square matrices, measured in a subprocess so that OpenBLAS's spinning threads never
+share the cores with the libraries measured here) is the reference the targets name. The
+*FMA peak* (independent chains of vector FMAs in registers, compiled by Numba for this CPU)
+is the arithmetic the cores can do at all; a BLAS can fall well short of it (on AMD Zen 5,
+OpenBLAS and MKL run AVX2 kernels at half of it), so lstmlens can exceed the GEMM peak but
+never the FMA peak. For each training/inference point: the achieved GFLOP/s (best repeat)
+as % of both, and the *ceiling*: the highest lstmlens/torch ratio the arithmetic allows at
+that point (FMA peak over torch's GFLOP/s), which shows where a target ratio is out of
+reach; and the first-call compile time of the kernels with a cold and a warm Numba cache,
+each measured in a fresh subprocess.
 
 Run ``python benchmarks/engine.py`` (about 10 minutes) or ``--quick`` for a smoke run.
 """
@@ -42,8 +53,10 @@ from typing import Any
 import numba
 import numpy as np
 
+from lstmlens.cpu import has_avx512, wide_vectors
 from lstmlens.network import LSTMNetwork
 from lstmlens.optim import Adam
+from lstmlens.tiles import stack_like
 
 FEATURES = 8
 DEFAULT_OUTPUT = Path(__file__).resolve().parent / "results" / "engine.json"
@@ -81,15 +94,6 @@ def _throughput(call: Callable[[], object], items: int, seconds: float) -> Calla
         return loops * items / (time.perf_counter() - begin)
 
     return repeat
-
-
-def _interleaved(runs: dict[str, Callable[[], float]], repeats: int) -> dict[str, list[float]]:
-    """Throughput samples per library, the repeats alternating between the libraries."""
-    samples: dict[str, list[float]] = {name: [] for name in runs}
-    for _ in range(repeats):
-        for name, run in runs.items():
-            samples[name].append(run())
-    return samples
 
 
 # ---------------------------------------------------------------------------- workloads
@@ -179,6 +183,54 @@ def gemm_peak(size: int, seconds: float, threads: int) -> float:
     return float(done.stdout.strip().splitlines()[-1])
 
 
+#: float32 sums the FMA-peak loop keeps in registers: 16 vector registers of them with
+#: AVX-512, 12 with AVX2 (of 32 and 16): enough independent chains to keep both FMA ports
+#: busy through the FMA latency, few enough not to spill.
+FMA_LANES = 256 if has_avx512() else 96
+
+
+@numba.njit(fastmath={"contract"})
+def _fma_chains(steps: int, seed: np.ndarray) -> float:  # pragma: no cover - compiled
+    wide_vectors()
+    sums = numba.carray(stack_like(FMA_LANES, seed), (FMA_LANES,))
+    for lane in range(FMA_LANES):
+        sums[lane] = seed[lane]
+    scale, shift = np.float32(0.9999), np.float32(1e-4)
+    for _ in range(steps):
+        for lane in range(FMA_LANES):  # one vector FMA per register of sums
+            sums[lane] = sums[lane] * scale + shift
+    total = np.float32(0.0)
+    for lane in range(FMA_LANES):  # used, so that the loop is not optimised away
+        total += sums[lane]
+    return total
+
+
+@numba.njit(fastmath={"contract"}, parallel=True)
+def _fma_on_threads(threads: int, steps: int, seed: np.ndarray,
+                    out: np.ndarray) -> None:  # pragma: no cover - compiled
+    wide_vectors()
+    for thread in numba.prange(threads):
+        out[thread] = _fma_chains(steps, seed)
+
+
+def fma_peak(threads: int, seconds: float) -> float:
+    """float32 GFLOP/s of independent vector FMA chains on ``threads`` of Numba's threads
+    (best of the repeats): the arithmetic ceiling of the cores."""
+    seed = np.random.default_rng(0).random(FMA_LANES).astype(np.float32)
+    out = np.zeros(threads, np.float32)
+    _fma_on_threads(threads, 10, seed, out)  # compile
+    steps, best = 1 << 16, 0.0
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline or best == 0.0:
+        start = time.perf_counter()
+        _fma_on_threads(threads, steps, seed, out)
+        elapsed = time.perf_counter() - start
+        best = max(best, 2.0 * FMA_LANES * steps * threads / elapsed / 1e9)
+        if elapsed < 0.05:  # too short to time well: longer calls from now on
+            steps *= 4
+    return best
+
+
 # ---------------------------------------------------------------------------- compile time
 _COMPILE_PROBE = """
 import time
@@ -220,16 +272,38 @@ def _grid(args: argparse.Namespace) -> list[tuple[str, int, int, int]]:
     return points
 
 
-def measure(point: tuple[str, int, int, int], args: argparse.Namespace,
-            peak: float) -> dict[str, Any]:
-    """Time one grid point for both libraries; returns one row of the results table."""
-    mode, hidden, batch, steps = point
+def prepare(point: tuple[str, int, int, int],
+            args: argparse.Namespace) -> dict[str, Callable[[], float]]:
+    """The timed runs of one grid point, one per library, warmed up and calibrated."""
+    mode, _, batch, _ = point
     items = 1 if mode == "streaming" else batch
     per_repeat = args.budget / (2 * args.repeats)
     runs = {"lstmlens": _throughput(_lstmlens_calls(*point), items, per_repeat)}
     if torch is not None:
         runs["torch"] = _throughput(_torch_calls(*point), items, per_repeat)
-    samples = _interleaved(runs, args.repeats)
+    return runs
+
+
+def in_rounds(prepared: list[dict[str, Callable[[], float]]],
+              rounds: int) -> list[dict[str, list[float]]]:
+    """Throughput samples of every point: each round times every point once, the libraries
+    alternating which goes first."""
+    samples: list[dict[str, list[float]]] = [{name: [] for name in runs} for runs in prepared]
+    start = time.perf_counter()
+    for round_ in range(rounds):
+        for runs, point_samples in zip(prepared, samples, strict=True):
+            names = list(runs) if round_ % 2 == 0 else list(reversed(runs))
+            for name in names:
+                point_samples[name].append(runs[name]())
+        print(f"round {round_ + 1}/{rounds} done ({time.perf_counter() - start:.0f} s)",
+              flush=True)
+    return samples
+
+
+def summarise(point: tuple[str, int, int, int], samples: dict[str, list[float]],
+              peak: float, fma: float) -> dict[str, Any]:
+    """One row of the results table from a point's samples."""
+    mode, hidden, batch, steps = point
     medians = {name: statistics.median(values) for name, values in samples.items()}
     best = {name: max(values) for name, values in samples.items()}
     row: dict[str, Any] = {"mode": mode, "hidden": hidden, "batch": batch, "time": steps,
@@ -237,15 +311,17 @@ def measure(point: tuple[str, int, int, int], args: argparse.Namespace,
                            "torch_per_s": medians.get("torch"), "ratio": None,
                            "lstmlens_best_per_s": best["lstmlens"],
                            "torch_best_per_s": best.get("torch"), "ratio_best": None,
-                           "gflops": None, "pct_of_peak": None, "ceiling": None}
+                           "gflops": None, "pct_of_peak": None, "pct_of_fma_peak": None,
+                           "ceiling": None}
     if "torch" in medians:
         row["ratio"] = medians["lstmlens"] / medians["torch"]
         row["ratio_best"] = best["lstmlens"] / best["torch"]
     if mode != "streaming":
         row["gflops"] = _flops(*point) * best["lstmlens"] / batch / 1e9
         row["pct_of_peak"] = 100.0 * row["gflops"] / peak
-        if "torch" in medians:  # the ratio lstmlens would reach running at the GEMM peak
-            row["ceiling"] = peak / (_flops(*point) * medians["torch"] / batch / 1e9)
+        row["pct_of_fma_peak"] = 100.0 * row["gflops"] / fma
+        if "torch" in medians:  # the ratio lstmlens would reach running at the FMA peak
+            row["ceiling"] = fma / (_flops(*point) * medians["torch"] / batch / 1e9)
     return row
 
 
@@ -272,18 +348,19 @@ def _targets(rows: list[dict[str, Any]]) -> dict[str, Any]:
 
 def _table(rows: list[dict[str, Any]]) -> str:
     lines = ["| mode | H | B | T | lstmlens /s | torch /s | ratio | best ratio | GFLOP/s "
-             "| % peak | ceiling |",
-             "|---|---|---|---|---|---|---|---|---|---|---|"]
+             "| % GEMM peak | % FMA peak | ceiling |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         torch_rate = f"{r['torch_per_s']:,.0f}" if r["torch_per_s"] else "-"
         ratio = f"{r['ratio']:.2f}x" if r["ratio"] is not None else "-"
         best = f"{r['ratio_best']:.2f}x" if r["ratio_best"] is not None else "-"
         gflops = f"{r['gflops']:.1f}" if r["gflops"] is not None else "-"
         pct = f"{r['pct_of_peak']:.0f}%" if r["pct_of_peak"] is not None else "-"
+        fma = f"{r['pct_of_fma_peak']:.0f}%" if r["pct_of_fma_peak"] is not None else "-"
         ceiling = f"{r['ceiling']:.1f}x" if r["ceiling"] is not None else "-"
         lines.append(f"| {r['mode']} | {r['hidden']} | {r['batch']} | {r['time']} | "
                      f"{r['lstmlens_per_s']:,.0f} | {torch_rate} | {ratio} | {best} | "
-                     f"{gflops} | {pct} | {ceiling} |")
+                     f"{gflops} | {pct} | {fma} | {ceiling} |")
     return "\n".join(lines)
 
 
@@ -297,7 +374,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--batch", nargs="+", type=int, help="default 1 32 256")
     parser.add_argument("--time", nargs="+", type=int, help="default 24 96")
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
-    parser.add_argument("--repeats", type=int, help="repeats per library and point (default 5)")
+    parser.add_argument("--repeats", type=int,
+                        help="rounds over the grid: repeats per library and point (default 5)")
     parser.add_argument("--budget", type=float,
                         help="seconds per grid point, both libraries together (default 4)")
     parser.add_argument("--compile-timing", action=argparse.BooleanOptionalAction, default=None,
@@ -324,16 +402,15 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     if torch is not None:
         torch.set_num_threads(args.threads)
     peak = gemm_peak(512 if args.quick else 2048, 0.2 if args.quick else 3.0, args.threads)
-    print(f"float32 GEMM peak on {args.threads} threads: {peak:.1f} GFLOP/s", flush=True)
-    rows = []
+    fma = fma_peak(args.threads, 0.2 if args.quick else 3.0)
+    print(f"float32 peaks on {args.threads} threads: GEMM (NumPy) {peak:.1f} GFLOP/s, "
+          f"FMA chains {fma:.1f} GFLOP/s", flush=True)
     grid = _grid(args)
-    # The first point measured in a fresh process ran 3-4x slower than the same point
-    # measured again later (thread pools starting, clocks ramping up): measure it once
-    # and throw the result away.
-    measure(grid[0], args, peak)
-    for point in grid:
-        rows.append(measure(point, args, peak))
-        row = rows[-1]
+    prepared = [prepare(point, args) for point in grid]
+    samples = in_rounds(prepared, args.repeats)
+    rows = [summarise(point, point_samples, peak, fma)
+            for point, point_samples in zip(grid, samples, strict=True)]
+    for point, row in zip(grid, rows, strict=True):
         ratio = f"{row['ratio']:.2f}x" if row["ratio"] is not None else "-"
         print(f"{point}: lstmlens {row['lstmlens_per_s']:,.0f}/s ratio {ratio}", flush=True)
     compile_s = compile_times() if args.compile_timing else None
@@ -344,6 +421,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                  "budget_s": args.budget, "python": platform.python_version(),
                  "machine": platform.machine(), "cpu_count": os.cpu_count()},
         "gemm_peak_gflops": peak,
+        "fma_peak_gflops": fma,
         "compile": compile_s,
         "results": rows,
         "targets": _targets(rows),

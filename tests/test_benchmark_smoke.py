@@ -26,13 +26,17 @@ def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None
     finally:
         sys.modules.pop(spec.name, None)
     results = json.loads(output.read_text(encoding="utf-8"))
-    assert set(results) == {"meta", "gemm_peak_gflops", "compile", "results", "targets"}
+    assert set(results) == {"meta", "gemm_peak_gflops", "fma_peak_gflops", "compile", "results",
+                            "targets"}
     assert results["gemm_peak_gflops"] > 0
+    assert results["fma_peak_gflops"] > 0
     assert {row["mode"] for row in results["results"]} == {"training", "inference", "streaming"}
     for row in results["results"]:
         assert set(row) == {"mode", "hidden", "batch", "time", "lstmlens_per_s", "torch_per_s",
                             "ratio", "lstmlens_best_per_s", "torch_best_per_s", "ratio_best",
-                            "gflops", "pct_of_peak", "ceiling"}
+                            "gflops", "pct_of_peak", "pct_of_fma_peak", "ceiling"}
         assert row["lstmlens_per_s"] > 0
+        if row["mode"] != "streaming":  # no arithmetic runs faster than the FMA peak
+            assert 0 < row["pct_of_fma_peak"] <= 100
     assert set(results["targets"]) == {"ratio_at_least_1_everywhere", "ratio_at_least_5_small",
                                        "streaming_at_least_50x", "large_at_least_70pct_peak"}
