@@ -53,6 +53,8 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     on_lanes = request.param.startswith("lanes")
     monkeypatch.setattr(kernels, "LANES_MIN_BATCH", 1 if on_lanes else 1 << 60)
     monkeypatch.setattr(kernels, "LANES_MAX_HIDDEN", 1 << 30)  # every width, on every CPU
+    monkeypatch.setattr(kernels, "FORECAST_UNIT_SPLIT_MIN_TILES",
+                        2 if request.param == "units" else 1 << 60)
     if request.param == "lanes-threads":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
@@ -121,6 +123,20 @@ def test_float32_agrees_with_float64(shape: tuple[int, int, int, int], path: str
         assert got_value.dtype == np.float32, name
         np.testing.assert_allclose(got_value, getattr(want_grads, name), atol=1e-4, rtol=1e-4,
                                    err_msg=name)
+
+
+def test_forecasting_passes_of_wide_layers_split_their_units_whatever_the_batch(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(kernels, "_unit_split_failed", False)
+    monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
+    assert kernels.unit_parts(256, 24, 8, 64, "forecast") == 2
+    assert kernels.unit_parts(256, 24, 8, 64, "forward") == 1  # keeping gates: rows
+    assert kernels.unit_parts(256, 24, 8, 64, "backward") == 1
+    assert kernels.unit_parts(256, 24, 8, 32, "forecast") == 1  # two tiles: rows
+    assert kernels.unit_parts(4, 24, 8, 64, "forecast") == 1  # a small batch needs 8 tiles
+    assert kernels.unit_parts(4, 24, 8, 128, "forecast") == 2
+    assert kernels.unit_parts(8, 1, 1, 64, "forecast") == 1  # too little work for threads
 
 
 def test_rows_are_split_over_threads_only_when_the_work_pays_for_it(

@@ -14,7 +14,8 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
 * a batch too small to split (fewer than :data:`UNIT_SPLIT_MAX_BATCH` rows, e.g. one
   series) splits its tiles of units instead, the threads meeting at a spinning barrier
   every step (:mod:`lstmlens.atomics`): each then streams only its share of the weights,
-  which is what a one-row step waits for;
+  which is what a one-row step waits for; a forecasting pass (no gates kept) of a layer of
+  :data:`FORECAST_UNIT_SPLIT_MIN_TILES` tiles or more splits its units whatever the batch;
 * on a CPU without AVX-512, a batch of :data:`LANES_MIN_BATCH` rows or more runs forward
   with the rows in the vector lanes instead (:mod:`lstmlens.lanes`): 16 series per vector,
   every weight a broadcast, gates and memory update vectorised across series; explanation
@@ -60,6 +61,14 @@ UNIT_SPLIT_MAX_BATCH = 2 * sequences.ROWS
 #: for inference and 1.1-1.4x for training; 64 units 0.7-1.2x, and in long benchmark runs a
 #: few times much slower, when a spinning thread waited for a core the machine had taken).
 UNIT_SPLIT_MIN_TILES = {"forward": 8, "backward": 8}
+#: Tiles from which a forward pass that keeps no gates (forecasting) splits its units at any
+#: batch size, rows or not. Against the rows split, on two threads of an AMD Zen 5 VM (48 KiB
+#: L1 and 1 MiB L2 per core), 24 and 96 steps, five interleaved repeats each: 1.05-1.15x
+#: faster at 32-64 units from 16 rows up (1.8x at 4 rows), 1.1-1.25x at 128-256 units
+#: from 8 to 256 rows; at 32 units it was 0.9x at 8 rows, hence 4 tiles (64 units). With
+#: the gates kept for backward the split was slower (0.83x at 64 units and 0.5x at 32, 256
+#: rows): both threads write parts of every row of the per-step outputs.
+FORECAST_UNIT_SPLIT_MIN_TILES = 4
 #: Batches of at least this many rows run forward with the rows in the vector lanes
 #: (:mod:`lstmlens.lanes`; same results to the bit): two blocks, one per thread. Against the
 #: tiles, in one run on two threads of an AVX2 machine, 24 steps: 1.4-1.6x faster from 32
@@ -135,10 +144,16 @@ def thread_chunks(batch: int, steps: int, features: int, hidden: int) -> int:
 
 def unit_parts(batch: int, steps: int, features: int, hidden: int,
                direction: str = "forward") -> int:
-    """How many threads share out the units of a small batch (1 = no unit split)."""
+    """How many threads share out the units of a layer (1 = no unit split).
+
+    ``direction`` is "forward", "backward" or "forecast" (forward keeping no gates).
+    """
     tiles = layouts.tile_count(hidden)
-    if (_unit_split_failed or batch >= UNIT_SPLIT_MAX_BATCH
-            or tiles < max(2, UNIT_SPLIT_MIN_TILES[direction])
+    if batch < UNIT_SPLIT_MAX_BATCH:
+        min_tiles = UNIT_SPLIT_MIN_TILES["backward" if direction == "backward" else "forward"]
+    else:
+        min_tiles = FORECAST_UNIT_SPLIT_MIN_TILES if direction == "forecast" else 1 << 62
+    if (_unit_split_failed or tiles < max(2, min_tiles)
             or batch * steps * 4 * hidden * (features + hidden) < PARALLEL_MIN_WORK):
         return 1
     return min(int(numba.get_num_threads()), tiles)
@@ -200,8 +215,8 @@ def _run_forward(
     if batch >= LANES_MIN_BATCH and hidden <= LANES_MAX_HIDDEN:
         return _run_lanes(inputs, h0, c0, packed, out)
     serial, by_rows, by_units = _FORWARD_KERNELS[gates]
-    chunks = thread_chunks(batch, steps, features, hidden)
-    threads = unit_parts(batch, steps, features, hidden)
+    threads = unit_parts(batch, steps, features, hidden, "forward" if gates else "forecast")
+    chunks = thread_chunks(batch, steps, features, hidden) if threads == 1 else 1
     if chunks > 1:
         by_rows(chunks, *args)
     elif threads > 1:
