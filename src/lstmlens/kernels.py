@@ -35,7 +35,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from functools import cached_property
-from typing import Any
+from typing import Any, NamedTuple
 
 import numba
 import numpy as np
@@ -176,9 +176,9 @@ _NOTHING: dict[np.dtype[np.floating], FloatArray] = {
 }
 
 
-@dataclass(frozen=True)
-class _Outputs:
-    """What one forward call wrote (:data:`_NOTHING` for what was not asked)."""
+class _Outputs(NamedTuple):
+    """What one forward call wrote (:data:`_NOTHING` for what was not asked). A named tuple:
+    a frozen dataclass took 0.45 us more to build, 5 % of a small forward call."""
 
     final_h: FloatArray  # (B, H)
     final_c: FloatArray  # (B, H)
@@ -200,13 +200,15 @@ def _run_forward(
     state_c = np.empty((2, batch, hidden), dtype)
     state_h[0], state_c[0] = h0, c0
     nothing = _NOTHING[dtype]
-
-    def per_step(width: int, wanted: bool) -> FloatArray:
-        return np.empty((batch, steps, width), dtype) if wanted else nothing
-
-    out = _Outputs(state_h[steps % 2], state_c[steps % 2], per_step(hidden, sequences_),
-                   per_step(hidden, sequences_), per_step(4 * hidden, gates),
-                   per_step(4 * hidden, parts), per_step(4 * hidden, parts))
+    seq_h = seq_c = gate_values = input_part = memory_part = nothing
+    if sequences_:
+        seq_h, seq_c = (np.empty((batch, steps, hidden), dtype) for _ in range(2))
+    if gates:
+        gate_values = np.empty((batch, steps, 4 * hidden), dtype)
+    if parts:
+        input_part, memory_part = (np.empty((batch, steps, 4 * hidden), dtype) for _ in range(2))
+    out = _Outputs(state_h[steps % 2], state_c[steps % 2], seq_h, seq_c, gate_values,
+                   input_part, memory_part)
     args = (inputs, packed.weights, packed.bias, state_h, state_c, out.seq_h, out.seq_c,
             out.gates, out.input_part, out.memory_part)
     if parts:  # explanation traces: a few windows, on the calling thread

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from lstmlens import fused, kernels, reference
+from lstmlens import checks, fused, kernels, reference
 from lstmlens.cell import FloatArray, dense
 from lstmlens.parameters import SUPPORTED_DTYPES as SUPPORTED_DTYPES
 from lstmlens.parameters import (
@@ -114,6 +114,7 @@ class LSTMNetwork:
         # Every parameter lives in one contiguous buffer; ``parameters`` holds views of it,
         # so an optimiser can update all of them in a single compiled loop.
         self._flat = np.concatenate([value.ravel() for value in validated.values()])
+        self._flat_bits = checks.bits(self._flat)  # what the packed cache compares
         self._parameters = ParameterDict(_views(self._flat, validated.items()), owner=self)
         self._packed: _PackedCache | None = None
 
@@ -243,11 +244,11 @@ class LSTMNetwork:
         layer_input = x
         packed_layers = self._packed_layers()
         for layer in range(self.num_layers):
-            weights = self._layer_parameters(layer)
             packed = packed_layers[layer]
             h0, c0 = state.short_term_memory[layer], state.long_term_memory[layer]
             if keep:
-                record = kernels.layer_forward(layer_input, h0, c0, *weights, record_trace,
+                record = kernels.layer_forward(layer_input, h0, c0,
+                                               *self._layer_parameters(layer), record_trace,
                                                packed=packed)
                 records.append(record)
                 final_h[layer] = record.short_term_memory[:, -1]
@@ -273,12 +274,12 @@ class LSTMNetwork:
         snapshot taken at the last packing (comparing is several times cheaper than packing).
         """
         cache = self._packed
-        if cache is not None and cache.version == self.version and np.array_equal(
-                cache.snapshot, self._flat):
+        if cache is not None and cache.version == self.version and checks.same_bits(
+                cache.snapshot, self._flat_bits):
             return cache.layers
         layers = tuple(kernels.pack_layer(*self._layer_parameters(layer), self.dtype)
                        for layer in range(self.num_layers))
-        self._packed = _PackedCache(self.version, self._flat.copy(), layers)
+        self._packed = _PackedCache(self.version, self._flat_bits.copy(), layers)
         return layers
 
     def _forward_reference(self, x: FloatArray, state: LSTMState, record_trace: bool,
@@ -449,7 +450,7 @@ class LSTMNetwork:
     # ------------------------------------------------------------------ validation
     def _validated_inputs(self, inputs: FloatArray) -> FloatArray:
         x = np.asarray(inputs)
-        if not np.issubdtype(x.dtype, np.floating):
+        if x.dtype.kind != "f":
             raise TypeError(
                 f"inputs must be a float array (float32 or float64), got dtype {x.dtype}; "
                 "convert with np.asarray(inputs, dtype=np.float32)."
@@ -466,16 +467,18 @@ class LSTMNetwork:
             )
         if x.shape[0] == 0 or x.shape[1] == 0:
             raise ValueError(f"inputs must have at least one sequence and one step, got {x.shape}.")
-        if not np.isfinite(x).all():
+        x = np.ascontiguousarray(x, dtype=self.dtype)
+        if not checks.all_finite(x):
             raise ValueError(
                 "inputs contain NaN or infinite values; fill or drop them before the forward pass."
             )
-        return np.ascontiguousarray(x, dtype=self.dtype)
+        return x
 
     def _validated_state(self, state: LSTMState | None, batch: int) -> LSTMState:
         if state is None:
             return self.zero_state(batch)
         expected = (self.num_layers, batch, self.hidden_size)
+        memories = []
         for name in ("short_term_memory", "long_term_memory"):
             value = np.asarray(getattr(state, name))
             if value.shape != expected:
@@ -483,9 +486,8 @@ class LSTMNetwork:
                     f"initial_state.{name} must have shape (layers, batch, hidden) = "
                     f"{expected}, got {value.shape}."
                 )
-            if not np.isfinite(value).all():
+            value = np.ascontiguousarray(value, dtype=self.dtype)
+            if not checks.all_finite(value):
                 raise ValueError(f"initial_state.{name} contains NaN or infinite values.")
-        return LSTMState(
-            np.ascontiguousarray(state.short_term_memory, dtype=self.dtype),
-            np.ascontiguousarray(state.long_term_memory, dtype=self.dtype),
-        )
+            memories.append(value)
+        return LSTMState(*memories)
