@@ -5,9 +5,9 @@ their repeats are interleaved (lstmlens, torch, lstmlens, ...) so that noise fro
 on the machine hits both alike; compare the *ratios*, not absolute numbers across runs.
 
 The repeats of a point are spread over the whole run: every point is timed once per *round*,
-and the rounds run one after another (``--repeats`` of them), so a disturbance of a few
-seconds from other work on the machine spoils one repeat of the points it overlaps, not all
-of them, and the median drops it. (In one-point-at-a-time runs single points came out
+and the rounds run one after another (``--repeats`` of them, every other one backwards), so
+a disturbance from other work on the machine spoils the repeats it overlaps, not all of a
+point's, and the median drops them. (In one-point-at-a-time runs single points came out
 2-15x slower than in any other run of the same code: all their repeats fell into one
 disturbance.)
 
@@ -286,12 +286,14 @@ def prepare(point: tuple[str, int, int, int],
 
 def in_rounds(prepared: list[dict[str, Callable[[], float]]],
               rounds: int) -> list[dict[str, list[float]]]:
-    """Throughput samples of every point: each round times every point once, the libraries
-    alternating which goes first."""
+    """Throughput samples of every point: each round times every point once. Every other
+    round goes through the grid backwards and times the libraries the other way round, so
+    that no point always follows the same work."""
     samples: list[dict[str, list[float]]] = [{name: [] for name in runs} for runs in prepared]
     start = time.perf_counter()
     for round_ in range(rounds):
-        for runs, point_samples in zip(prepared, samples, strict=True):
+        order = list(zip(prepared, samples, strict=True))
+        for runs, point_samples in order if round_ % 2 == 0 else reversed(order):
             names = list(runs) if round_ % 2 == 0 else list(reversed(runs))
             for name in names:
                 point_samples[name].append(runs[name]())
@@ -375,7 +377,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--time", nargs="+", type=int, help="default 24 96")
     parser.add_argument("--threads", type=int, default=2, help="threads for both libraries")
     parser.add_argument("--repeats", type=int,
-                        help="rounds over the grid: repeats per library and point (default 5)")
+                        help="rounds over the grid: repeats per library and point (default 9)")
     parser.add_argument("--budget", type=float,
                         help="seconds per grid point, both libraries together (default 4)")
     parser.add_argument("--compile-timing", action=argparse.BooleanOptionalAction, default=None,
@@ -385,7 +387,7 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     # --quick changes the defaults only; options given explicitly still win.
     defaults = ([8, 32], [1, 8], [12], 3, 0.2) if args.quick else (
-        [8, 32, 64, 128, 256], [1, 32, 256], [24, 96], 5, 4.0)
+        [8, 32, 64, 128, 256], [1, 32, 256], [24, 96], 9, 4.0)
     for name, value in zip(("hidden", "batch", "time", "repeats", "budget"), defaults,
                            strict=True):
         if getattr(args, name) is None:

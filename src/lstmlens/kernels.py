@@ -62,12 +62,13 @@ UNIT_SPLIT_MAX_BATCH = 2 * sequences.ROWS
 #: few times much slower, when a spinning thread waited for a core the machine had taken).
 UNIT_SPLIT_MIN_TILES = {"forward": 8, "backward": 8}
 #: Tiles from which a forward pass that keeps no gates (forecasting) splits its units at any
-#: batch size, rows or not. Against the rows split, on two threads of an AMD Zen 5 VM (48 KiB
-#: L1 and 1 MiB L2 per core), 24 and 96 steps, five interleaved repeats each: 1.05-1.15x
-#: faster at 32-64 units from 16 rows up (1.8x at 4 rows), 1.1-1.25x at 128-256 units
-#: from 8 to 256 rows; at 32 units it was 0.9x at 8 rows, hence 4 tiles (64 units). With
-#: the gates kept for backward the split was slower (0.83x at 64 units and 0.5x at 32, 256
-#: rows): both threads write parts of every row of the per-step outputs.
+#: batch size. Against the rows split, on two threads of an AMD Zen 5 VM (48 KiB L1 and
+#: 1 MiB L2 per core), 24 and 96 steps, four interleaved repeats each: 1.12-1.21x faster at
+#: 256 units from 32 to 256 rows (each thread reads half of the 1 MiB of weights per step,
+#: and without the stages of :data:`lstmlens.sequences.STAGE_BYTES`), 1.03-1.04x at 64-128
+#: units; at 32 units (two tiles) 0.9x at 8 rows. With the gates kept for backward the split
+#: was slower (0.83x at 64 units and 0.5x at 32, 256 rows): both threads write parts of every
+#: row of the per-step outputs.
 FORECAST_UNIT_SPLIT_MIN_TILES = 4
 #: Batches of at least this many rows run forward with the rows in the vector lanes
 #: (:mod:`lstmlens.lanes`; same results to the bit): two blocks, one per thread. Against the
