@@ -32,7 +32,7 @@ that point (FMA peak over torch's GFLOP/s), which shows where a target ratio is 
 reach; and the first-call compile time of the kernels with a cold and a warm Numba cache,
 each measured in a fresh subprocess.
 
-Run ``python benchmarks/engine.py`` (about 10 minutes) or ``--quick`` for a smoke run.
+Run ``python benchmarks/engine.py`` (about 7 minutes) or ``--quick`` for a smoke run.
 """
 
 from __future__ import annotations
