@@ -91,3 +91,81 @@ def test_backward_results_do_not_share_the_scratch_memory() -> None:
     for name, value in first.parameters.items():
         np.testing.assert_array_equal(value, kept[name], err_msg=name)
     np.testing.assert_array_equal(first.inputs, kept_inputs)
+
+
+@pytest.fixture
+def reusing(monkeypatch: pytest.MonkeyPatch) -> None:
+    """memory.reusable in force for arrays of any size, with an empty pool."""
+    monkeypatch.setattr(memory._policy, "keeping", True)
+    monkeypatch.setattr(memory, "MMAP_THRESHOLD", 0)
+    memory.release_scratch()
+
+
+F32 = np.dtype(np.float32)
+
+
+def test_reusable_hands_out_again_only_what_nothing_references(reusing: None) -> None:
+    first = memory.reusable("test.record", (6, 5), F32)
+    address = first.ctypes.data
+    held = memory.reusable("test.record", (6, 5), F32)
+    assert not np.shares_memory(first, held)  # both in use: two buffers
+    view = first[2:]
+    del first
+    while_viewed = memory.reusable("test.record", (6, 5), F32)
+    assert not np.shares_memory(view, while_viewed)  # a view keeps its buffer in use
+    del view, while_viewed
+    again = memory.reusable("test.record", (6, 5), F32)
+    assert again.ctypes.data == address and again.flags.c_contiguous
+    assert not np.shares_memory(again, held)
+    other_shape = memory.reusable("test.record", (5, 6), F32)
+    assert not np.shares_memory(other_shape, again) and not np.shares_memory(other_shape, held)
+
+
+def test_reusable_keeps_a_few_buffers_per_name(reusing: None) -> None:
+    made = [memory.reusable("test.many", (3,), F32) for _ in range(memory.REUSABLE_PER_NAME + 2)]
+    kept = memory._scratch.__dict__["reusable"]["test.many"]
+    assert len(kept) == memory.REUSABLE_PER_NAME
+    assert all(any(a is b for b in made) for a in kept)
+
+
+def test_reusable_keeps_nothing_when_the_setting_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory._policy, "keeping", False)
+    monkeypatch.setattr(memory, "MMAP_THRESHOLD", 0)
+    array = memory.reusable("test.off", (4,), F32)
+    assert sys.getrefcount(array) == 2  # this name and the argument: no pool holds it
+
+
+def test_forward_records_reused_between_training_steps_are_correct(reusing: None) -> None:
+    from lstmlens.network import LSTMNetwork
+
+    net = LSTMNetwork.initialize(3, 20, num_layers=2, dtype=np.float32, random_state=0)
+    rng = np.random.default_rng(2)
+    inputs = [rng.standard_normal((4, 6, 3)).astype(np.float32) for _ in range(3)]
+    expected = [LSTMNetwork(net.parameters).forward(x, keep_for_backward=True) for x in inputs]
+    first = net.forward(inputs[0], keep_for_backward=True)
+    second = net.forward(inputs[1], keep_for_backward=True)  # first still held: new buffers
+    gates = [record.gates for record in first.records + second.records]
+    assert not any(np.shares_memory(a, b) for i, a in enumerate(gates) for b in gates[i + 1:])
+    addresses = {record.gates.ctypes.data for record in first.records}
+    del first, gates
+    third = net.forward(inputs[2], keep_for_backward=True)
+    assert {record.gates.ctypes.data for record in third.records} == addresses
+    for result, want in ((second, expected[1]), (third, expected[2])):
+        for record, reference in zip(result.records, want.records, strict=True):
+            np.testing.assert_array_equal(record.gates, reference.gates)
+            np.testing.assert_array_equal(record.short_term_memory, reference.short_term_memory)
+        np.testing.assert_array_equal(result.output, want.output)
+
+
+def test_reusable_keeps_at_most_its_byte_limit(reusing: None,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(memory, "REUSABLE_BYTES", 10 * 4)  # ten float32
+    small = [memory.reusable(name, (3,), F32) for name in ("test.a", "test.b", "test.c")]
+    assert sum(len(v) for v in memory._scratch.__dict__["reusable"].values()) == 3
+    memory.reusable("test.d", (3,), F32)  # 12 values kept would pass the limit
+    kept = [b for v in memory._scratch.__dict__["reusable"].values() for b in v]
+    assert sum(b.nbytes for b in kept) <= 10 * 4 and len(kept) == 3
+    too_large = memory.reusable("test.e", (11,), F32)
+    assert not any(b is too_large for v in memory._scratch.__dict__["reusable"].values()
+                   for b in v)
+    del small

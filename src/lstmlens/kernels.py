@@ -202,12 +202,17 @@ def _run_forward(
     state_h[0], state_c[0] = h0, c0
     nothing = _NOTHING[dtype]
     seq_h = seq_c = gate_values = input_part = memory_part = nothing
+    # The per-step records can pass malloc's mmap limit: buffers nothing uses any more are
+    # handed out again (see lstmlens.memory.reusable).
+    memories, sums = (batch, steps, hidden), (batch, steps, 4 * hidden)
     if sequences_:
-        seq_h, seq_c = (np.empty((batch, steps, hidden), dtype) for _ in range(2))
+        seq_h = memory.reusable("forward.short_term_memory", memories, dtype)
+        seq_c = memory.reusable("forward.long_term_memory", memories, dtype)
     if gates:
-        gate_values = np.empty((batch, steps, 4 * hidden), dtype)
+        gate_values = memory.reusable("forward.gates", sums, dtype)
     if parts:
-        input_part, memory_part = (np.empty((batch, steps, 4 * hidden), dtype) for _ in range(2))
+        input_part = memory.reusable("forward.input_part", sums, dtype)
+        memory_part = memory.reusable("forward.memory_part", sums, dtype)
     out = _Outputs(state_h[steps % 2], state_c[steps % 2], seq_h, seq_c, gate_values,
                    input_part, memory_part)
     args = (inputs, packed.weights, packed.bias, state_h, state_c, out.seq_h, out.seq_c,

@@ -20,7 +20,10 @@ are left alone.
 Arrays of more than :data:`MMAP_THRESHOLD` bytes are mapped afresh whatever the setting; for
 the temporaries of one call that can be that large (dL/dz of every step: 100 MB at 256
 units, batch 256, 96 steps, whose first writes cost 20 ms of system time per backward pass)
-:func:`scratch` keeps one buffer per name and thread, reused by the next call.
+:func:`scratch` keeps one buffer per name and thread, reused by the next call. The arrays
+a call hands out that can be that large (the gate record of a training step: 100 MB at 256
+units, batch 256, 96 steps, up to a third of the step's time in page faults) come from
+:func:`reusable`, which hands a buffer out again once nothing references it any more.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import ctypes
 import math
 import os
 import platform
+import sys
 import threading
 
 import numpy as np
@@ -65,8 +69,19 @@ def keep_freed_memory() -> bool:
     mallopt.argtypes = (ctypes.c_int, ctypes.c_int)
     mallopt.restype = ctypes.c_int
     # mallopt returns 1 on success; both must hold, or the heap is still trimmed.
-    return bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
-                and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    applied = bool(mallopt(_M_MMAP_THRESHOLD, MMAP_THRESHOLD)
+                   and mallopt(_M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+    _policy.keeping = applied
+    return applied
+
+
+class _Policy:
+    """Whether :func:`keep_freed_memory` is in force (then :func:`reusable` keeps buffers)."""
+
+    keeping = False
+
+
+_policy = _Policy()
 
 
 _scratch = threading.local()
@@ -90,5 +105,61 @@ def scratch(name: str, shape: tuple[int, ...], dtype: np.dtype[np.floating]) -> 
 
 
 def release_scratch() -> None:
-    """Free this thread's :func:`scratch` buffers (they are made again when needed)."""
+    """Free this thread's :func:`scratch` and :func:`reusable` buffers (they are made again
+    when needed)."""
     _scratch.__dict__.pop("buffers", None)
+    _scratch.__dict__.pop("reusable", None)
+
+
+#: Buffers :func:`reusable` keeps per name and thread, the oldest dropped first.
+REUSABLE_PER_NAME = 4
+#: Bytes of buffers :func:`reusable` keeps per thread, in use or not (the oldest dropped
+#: first); a larger array is never kept. Two gate records of 100 MB fit, as a training loop
+#: that still holds the last step's result while it runs the next needs.
+REUSABLE_BYTES = TRIM_THRESHOLD
+
+
+def _references(buffers: list[np.ndarray], index: int) -> int:
+    # The references to buffers[index]: the list's own and the argument's when nothing else
+    # holds the array, or any view of it (a view references the array it was made from).
+    return sys.getrefcount(buffers[index])
+
+
+#: What :func:`_references` counts for an array that only its list holds, measured rather
+#: than assumed, so that a Python whose counting differs reuses nothing instead of an array
+#: still in use.
+_UNREFERENCED = _references([np.empty(1)], 0)
+
+
+def reusable(name: str, shape: tuple[int, ...], dtype: np.dtype[np.floating]) -> np.ndarray:
+    """An uninitialised C-contiguous array that the caller may hand out and keep.
+
+    Arrays of more than :data:`MMAP_THRESHOLD` bytes, which malloc would map and the first
+    writes fault in afresh on every call, are taken from those made earlier for ``name`` on
+    this thread that nothing references any more (neither the array nor any view of it),
+    while :func:`keep_freed_memory` is in force; up to :data:`REUSABLE_PER_NAME` are kept
+    per name and :data:`REUSABLE_BYTES` in all.
+    Smaller arrays, and all of them when the setting is off, are plain ``np.empty``.
+    """
+    dtype = np.dtype(dtype)
+    if math.prod(shape) * dtype.itemsize <= MMAP_THRESHOLD or not _policy.keeping:
+        return np.empty(shape, dtype)
+    pools: dict[str, list[np.ndarray]] = _scratch.__dict__.setdefault("reusable", {})
+    buffers = pools.setdefault(name, [])
+    for index in range(len(buffers)):
+        if (buffers[index].shape == shape and buffers[index].dtype == dtype
+                and _references(buffers, index) == _UNREFERENCED):
+            return buffers[index]
+    buffer = np.empty(shape, dtype)
+    if buffer.nbytes <= REUSABLE_BYTES:
+        buffers.append(buffer)
+        del buffers[:-REUSABLE_PER_NAME]
+        _trim(pools)
+    return buffer
+
+
+def _trim(pools: dict[str, list[np.ndarray]]) -> None:
+    """Drop the oldest buffers of the longest-kept names until :data:`REUSABLE_BYTES` hold."""
+    while sum(b.nbytes for buffers in pools.values() for b in buffers) > REUSABLE_BYTES:
+        longest = max(pools.values(), key=len)
+        del longest[0]
