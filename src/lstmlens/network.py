@@ -48,7 +48,8 @@ class _PackedCache:
     """The tile-layout weights of :meth:`LSTMNetwork._packed_layers` and what they came from."""
 
     version: int
-    snapshot: FloatArray
+    #: The bits of flat_parameters when the layers were packed (:func:`lstmlens.checks.bits`).
+    snapshot_bits: np.ndarray
     layers: tuple[Any, ...]
 
 
@@ -275,7 +276,7 @@ class LSTMNetwork:
         """
         cache = self._packed
         if cache is not None and cache.version == self.version and checks.same_bits(
-                cache.snapshot, self._flat_bits):
+                cache.snapshot_bits, self._flat_bits):
             return cache.layers
         layers = tuple(kernels.pack_layer(*self._layer_parameters(layer), self.dtype)
                        for layer in range(self.num_layers))
