@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import pytest
 
-from lstmlens import kernels, lanes, layouts, reference, sequences
+from lstmlens import fused, kernels, lanes, layouts, reference, sequences
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
 
@@ -300,15 +300,18 @@ def test_tile_layout_round_trips_and_pads_with_zeros(hidden: int) -> None:
 
 # ---------------------------------------------------------------------------- streaming
 @pytest.mark.parametrize("dtype", [np.float64, np.float32], ids=["float64", "float32"])
-@pytest.mark.parametrize("layers,batch", [(1, 1), (2, 1), (3, 4)])
+@pytest.mark.parametrize("layers,batch,hidden", [(1, 1, 6), (2, 1, 6), (3, 4, 6), (1, 1, 40),
+                                                 (2, 5, 40)])
 def test_streaming_one_value_at_a_time_equals_whole_sequence(
-    dtype: type[np.floating], layers: int, batch: int
+    dtype: type[np.floating], layers: int, batch: int, hidden: int
 ) -> None:
-    network = LSTMNetwork.initialize(2, 6, layers, 3, dtype=dtype, random_state=layers)
+    """Hidden 40 is three tiles, the last partly padding: odd steps go through them
+    backwards (see :func:`lstmlens.fused.stream_step`), so 9 steps check both directions."""
+    network = LSTMNetwork.initialize(2, hidden, layers, 3, dtype=dtype, random_state=layers)
     rng = np.random.default_rng(batch)
     x = rng.standard_normal((batch, 9, 2)).astype(dtype)
-    state = LSTMState(rng.standard_normal((layers, batch, 6)).astype(dtype),
-                      rng.standard_normal((layers, batch, 6)).astype(dtype))
+    state = LSTMState(rng.standard_normal((layers, batch, hidden)).astype(dtype),
+                      rng.standard_normal((layers, batch, hidden)).astype(dtype))
     whole = network.forward(x, state)
     streamer = network.stream(batch=batch, state=state)
     outputs = [streamer.push(x[:, t] if batch > 1 else x[0, t]) for t in range(9)]
@@ -320,7 +323,36 @@ def test_streaming_one_value_at_a_time_equals_whole_sequence(
                                whole.final_state.long_term_memory, atol=tol)
     step_output, step_state = network.step(x[:, 0], state)
     np.testing.assert_allclose(step_output, network.forward(x[:, :1], state).output, atol=tol)
-    assert step_state.short_term_memory.shape == (layers, batch, 6)
+    assert step_state.short_term_memory.shape == (layers, batch, hidden)
+
+
+@pytest.mark.parametrize("batch", [1, 6])
+def test_stream_step_gives_the_same_bits_in_either_tile_direction(batch: int) -> None:
+    network = LSTMNetwork.initialize(3, 40, 2, 2, dtype=np.float32, random_state=4)
+    x = np.random.default_rng(5).standard_normal(batch * 3).astype(np.float32)
+    results = []
+    for backwards in (False, True):
+        streamer = network.stream(batch=batch)
+        buffers = streamer._buffers
+        assert fused.stream_step(x, buffers.weights, buffers.bias, buffers.head, buffers.state,
+                                 buffers.scratch, buffers.out, backwards)
+        results.append((buffers.out.copy(), buffers.state.copy()))
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
+def test_every_streamer_gets_the_direct_compiled_entry_and_counts_its_steps() -> None:
+    """float32 and float64 streamers in one process: each must call its own compiled
+    function directly (the dispatcher, holding two signatures, is the slow fallback)."""
+    for dtype in (np.float32, np.float64):
+        network = LSTMNetwork.initialize(2, 20, dtype=dtype, random_state=0)
+        streamer = network.stream()
+        assert not isinstance(streamer._step, numba.core.dispatcher.Dispatcher)
+        steps = streamer._buffers.addresses.slot(0)
+        streamer.push(np.ones(2))
+        with pytest.raises(ValueError, match="NaN"):
+            streamer.push(np.array([1.0, np.nan]))
+        assert streamer._buffers.addresses.slot(0) == steps + 1  # a refused push is no step
 
 
 def test_streamer_follows_optimiser_updates_and_rejects_bad_values() -> None:

@@ -3,7 +3,9 @@
 A :class:`Streamer` holds h (short-term memory) and c (long-term memory) of every layer
 and advances all layers and the Dense head with one compiled call per :meth:`Streamer.push`,
 so a single series can be updated at a rate of about a million steps per second: the cost
-per call is the Numba dispatch plus the arithmetic, with no Python loop over layers.
+per call is one call of compiled code plus the arithmetic, with no Python loop over layers.
+The compiled step is called directly (not through Numba's dispatcher) and is handed its
+buffers as one address (:mod:`lstmlens.addresses`), not as eight arrays.
 
 The weights are copied once into the tile layout of :mod:`lstmlens.layouts` (the same
 register tiles as the whole-sequence kernels compute each step, so a streamed value equals
@@ -18,9 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+import numba
 import numpy as np
 
 from lstmlens import fused, kernels, layouts
+from lstmlens.addresses import AddressTable
 from lstmlens.cell import FloatArray
 from lstmlens.network import LSTMNetwork, LSTMState
 
@@ -63,15 +67,17 @@ def _compiled_entry(dispatcher: Any, *args: Any) -> Callable[..., Any]:
     """
     dispatcher(*args)  # compile (or load from the cache) for exactly these types
     try:
-        (signature,) = dispatcher.signatures
-        entry: Callable[..., Any] = dispatcher.overloads[signature].entry_point
+        types = tuple(numba.typeof(argument) for argument in args)
+        entry: Callable[..., Any] = dispatcher.overloads[types].entry_point
     except (AttributeError, KeyError, TypeError, ValueError):
         return dispatcher  # type: ignore[no-any-return]
     return entry
 
 
 class _Buffers:
-    """Everything :func:`lstmlens.fused.stream_step` reads and writes, allocated once."""
+    """Everything :func:`lstmlens.fused.stream_step` reads and writes, allocated once and
+    listed in an :class:`~lstmlens.addresses.AddressTable` for
+    :func:`lstmlens.fused.stream_step_at` (so the buffers are only ever filled in place)."""
 
     def __init__(self, network: LSTMNetwork, batch: int):
         dtype = network.dtype
@@ -85,6 +91,8 @@ class _Buffers:
         self.state = np.zeros((2, layers, 2, batch, hidden), dtype)  # h, c; slot 0 current
         self.scratch = np.zeros((batch, 1, max(network.input_size, hidden)), dtype)
         self.out = np.zeros((batch, network.output_size), dtype)
+        self.addresses = AddressTable([self.weights, self.bias, self.head, self.state,
+                                       self.scratch, self.out], slots=1)  # steps taken
 
     @property
     def h(self) -> FloatArray:
@@ -97,11 +105,6 @@ class _Buffers:
         """c (long-term memory) of every layer, (L, 2, B, H); slot 0 is current."""
         view: FloatArray = self.state[1]
         return view
-
-    def arguments(self) -> tuple[FloatArray, ...]:
-        """The kernel's arguments after x."""
-        return self.weights, self.bias, self.head, self.state, self.scratch, self.out
-
 
 class Streamer:
     """Advance a network by one time step per call, keeping its memories.
@@ -129,15 +132,16 @@ class Streamer:
         self.batch = int(batch)
         self._buffers = _Buffers(network, self.batch)
         self._size = self.batch * network.input_size
+        self._flat_shape = (self._size,)
         self._dtype = network.dtype
         self._version = -1
         self.refresh()
         if state is not None:
             self.reset(state)
-        self._arguments = self._buffers.arguments()
         self._out = self._buffers.out
-        self._step = _compiled_entry(fused.stream_step, np.zeros(self._size, self._dtype),
-                                     *self._arguments)
+        self._address = self._buffers.addresses.address
+        self._step = _compiled_entry(fused.stream_step_at, np.zeros(self._size, self._dtype),
+                                     self._address)
         self.reset(state)  # the compile call above advanced the state by one step
 
     def refresh(self) -> None:
@@ -186,11 +190,11 @@ class Streamer:
         # Always a C-contiguous 1-D array of the network's dtype: the compiled step is called
         # without Numba's type checks (see _compiled_entry), so nothing else may reach it.
         x = np.ascontiguousarray(inputs, dtype=self._dtype)
-        if x.ndim != 1 or x.shape[0] != self._size:
+        if x.shape != self._flat_shape:
             x = self._flattened(x)
         if self._version != self.network.version:
             self.refresh()
-        if not self._step(x, *self._arguments):
+        if not self._step(x, self._address):
             raise ValueError(
                 "inputs contain NaN or infinite values; the state was left unchanged. "
                 "Fill or drop missing observations before pushing them."
