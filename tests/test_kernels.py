@@ -53,8 +53,8 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     on_lanes = request.param.startswith("lanes")
     monkeypatch.setattr(kernels, "LANES_MIN_BATCH", 1 if on_lanes else 1 << 60)
     monkeypatch.setattr(kernels, "LANES_MAX_HIDDEN", 1 << 30)  # every width, on every CPU
-    monkeypatch.setattr(kernels, "FORECAST_UNIT_SPLIT_MIN_TILES",
-                        2 if request.param == "units" else 1 << 60)
+    for name in ("FORECAST_UNIT_SPLIT_MIN_TILES", "KEEP_UNIT_SPLIT_MIN_TILES"):
+        monkeypatch.setattr(kernels, name, 2 if request.param == "units" else 1 << 60)
     if request.param == "lanes-threads":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)
@@ -125,14 +125,17 @@ def test_float32_agrees_with_float64(shape: tuple[int, int, int, int], path: str
                                    err_msg=name)
 
 
-def test_forecasting_passes_of_wide_layers_split_their_units_whatever_the_batch(
+def test_forward_passes_of_wide_layers_split_their_units_whatever_the_batch(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setattr(kernels, "_unit_split_failed", False)
     monkeypatch.setattr(numba, "get_num_threads", lambda: 2)
     assert kernels.unit_parts(256, 24, 8, 64, "forecast") == 2
     assert kernels.unit_parts(256, 24, 8, 64, "forward") == 1  # keeping gates: rows
-    assert kernels.unit_parts(256, 24, 8, 64, "backward") == 1
+    assert kernels.unit_parts(256, 24, 8, 128, "forward") == 1
+    assert kernels.unit_parts(32, 24, 8, 256, "forward") == 2  # 16 tiles: their weights
+    assert kernels.unit_parts(256, 24, 8, 256, "forward") == 2  # pass a 1 MiB L2
+    assert kernels.unit_parts(256, 24, 8, 256, "backward") == 1
     assert kernels.unit_parts(256, 24, 8, 32, "forecast") == 1  # two tiles: rows
     assert kernels.unit_parts(4, 24, 8, 64, "forecast") == 1  # a small batch needs 8 tiles
     assert kernels.unit_parts(4, 24, 8, 128, "forecast") == 2

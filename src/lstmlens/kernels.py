@@ -70,6 +70,13 @@ UNIT_SPLIT_MIN_TILES = {"forward": 8, "backward": 8}
 #: was slower (0.83x at 64 units and 0.5x at 32, 256 rows): both threads write parts of every
 #: row of the per-step outputs.
 FORECAST_UNIT_SPLIT_MIN_TILES = 4
+#: Tiles from which a forward pass that keeps the gates for backward splits its units at any
+#: batch size: at 256 units the layer's 1.06 MB of float32 weights no longer fit a 1 MiB L2,
+#: and each thread's half does. Whole training steps (forward, backward, Adam) against the
+#: rows split, two threads of a Zen 5 VM, six interleaved rounds, two runs: 1.12-1.16x at
+#: batch 32 and 24 steps, 1.06-1.08x at 96 steps, 1.14x at batch 256; at 128 units 0.97-1.04x
+#: (32-256 rows), so not there.
+KEEP_UNIT_SPLIT_MIN_TILES = 16
 #: Batches of at least this many rows run forward with the rows in the vector lanes
 #: (:mod:`lstmlens.lanes`; same results to the bit): two blocks, one per thread. Against the
 #: tiles, in one run on two threads of an AVX2 machine, 24 steps: 1.4-1.6x faster from 32
@@ -153,7 +160,8 @@ def unit_parts(batch: int, steps: int, features: int, hidden: int,
     if batch < UNIT_SPLIT_MAX_BATCH:
         min_tiles = UNIT_SPLIT_MIN_TILES["backward" if direction == "backward" else "forward"]
     else:
-        min_tiles = FORECAST_UNIT_SPLIT_MIN_TILES if direction == "forecast" else 1 << 62
+        min_tiles = {"forecast": FORECAST_UNIT_SPLIT_MIN_TILES,
+                     "forward": KEEP_UNIT_SPLIT_MIN_TILES}.get(direction, 1 << 62)
     if (_unit_split_failed or tiles < max(2, min_tiles)
             or batch * steps * 4 * hidden * (features + hidden) < PARALLEL_MIN_WORK):
         return 1
