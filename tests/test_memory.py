@@ -116,6 +116,7 @@ def test_reusable_hands_out_again_only_what_nothing_references(reusing: None) ->
     del view, while_viewed
     again = memory.reusable("test.record", (6, 5), F32)
     assert again.ctypes.data == address and again.flags.c_contiguous
+    assert address % memory.ALIGNMENT == 0
     assert not np.shares_memory(again, held)
     other_shape = memory.reusable("test.record", (5, 6), F32)
     assert not np.shares_memory(other_shape, again) and not np.shares_memory(other_shape, held)
@@ -125,7 +126,7 @@ def test_reusable_keeps_a_few_buffers_per_name(reusing: None) -> None:
     made = [memory.reusable("test.many", (3,), F32) for _ in range(memory.REUSABLE_PER_NAME + 2)]
     kept = memory._scratch.__dict__["reusable"]["test.many"]
     assert len(kept) == memory.REUSABLE_PER_NAME
-    assert all(any(a is b for b in made) for a in kept)
+    assert all(any(owner is array.base for array in made[2:]) for owner in kept)  # the newest
 
 
 def test_reusable_keeps_nothing_when_the_setting_is_off(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -159,13 +160,14 @@ def test_forward_records_reused_between_training_steps_are_correct(reusing: None
 
 def test_reusable_keeps_at_most_its_byte_limit(reusing: None,
                                                monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(memory, "REUSABLE_BYTES", 10 * 4)  # ten float32
+    owner = 3 * 4 + memory.ALIGNMENT - 1  # the bytes kept for three float32, aligned
+    monkeypatch.setattr(memory, "REUSABLE_BYTES", 3 * owner + owner // 2)
     small = [memory.reusable(name, (3,), F32) for name in ("test.a", "test.b", "test.c")]
     assert sum(len(v) for v in memory._scratch.__dict__["reusable"].values()) == 3
-    memory.reusable("test.d", (3,), F32)  # 12 values kept would pass the limit
+    memory.reusable("test.d", (3,), F32)  # four kept would pass the limit
     kept = [b for v in memory._scratch.__dict__["reusable"].values() for b in v]
-    assert sum(b.nbytes for b in kept) <= 10 * 4 and len(kept) == 3
-    too_large = memory.reusable("test.e", (11,), F32)
-    assert not any(b is too_large for v in memory._scratch.__dict__["reusable"].values()
+    assert sum(b.nbytes for b in kept) <= memory.REUSABLE_BYTES and len(kept) == 3
+    too_large = memory.reusable("test.e", (60,), F32)
+    assert not any(b is too_large.base for v in memory._scratch.__dict__["reusable"].values()
                    for b in v)
     del small

@@ -22,6 +22,7 @@ from lstmlens.atomics import wait_for_all
 from lstmlens.blocks import GRADIENT_BLOCK, PRODUCT_TILES, WIDTH, gradient_block, product_block
 from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS
+from lstmlens.streaming_stores import store_fence
 from lstmlens.tiles import ROWS as ROWS
 from lstmlens.tiles import forward_tile, gate_gradient_row, product_tile
 
@@ -113,6 +114,7 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
                 forward_tile(1, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
                              weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
                              input_part, memory_part)
+    store_fence()  # the records may have gone out in streaming stores
 
 
 @compiled()
@@ -194,6 +196,7 @@ def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, se
                 forward_tile(1, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
                              weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
                              input_part, memory_part)
+        store_fence()  # records in streaming stores, before the other threads go on
         if not wait_for_all(barrier, parts, t):
             return
 

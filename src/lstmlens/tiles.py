@@ -49,6 +49,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from lstmlens.activations import KERNEL_OPTIONS, one_like, percent, squash
+from lstmlens.streaming_stores import STREAMING_MIN_BYTES, VECTOR_STORES_MIN_BYTES, store_lanes
 
 #: Batch rows per tile on the main path (the remainder rows use tiles of one row). Four
 #: rows x 64 float32 columns is 16 vector registers of sums, half of AVX-512's 32.
@@ -229,6 +230,8 @@ def _store_tile(count, rows, units, mode, t, row, first_unit, current, new_c, ne
 
     Every loop runs over all ``U`` lanes and tests ``u < count``: LLVM makes masked vector
     stores of that, while a loop of run-time length ``count`` became a call of memcpy.
+    A training pass's large records of whole tiles go out in one vector store per run
+    instead, streaming past the caches when larger still (:mod:`lstmlens.streaming_stores`).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
@@ -241,10 +244,19 @@ def _store_tile_impl(count, rows, units, mode, t, row, first_unit, current, new_
     if R is None or U is None or MODE is None:
         return None
     KEEP, TRACE = MODE >= 1, MODE >= 2
+    # Records for backward from a whole tile go out in vector stores, and past a size in
+    # streaming ones (see lstmlens.streaming_stores).
+    STREAM = (MODE == 1 and literal(count) == U and seq_h.layout == "C"
+              and seq_gates.layout == "C")
 
     def impl(count, rows, units, mode, t, row, first_unit, current, new_c, new_h, gates, part,  # type: ignore[no-untyped-def]
              memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part, memory_part):
         hidden = state_h.shape[2]
+        steps = seq_h.shape[1]
+        record_bytes = seq_gates.size * seq_gates.itemsize
+        vectors = (STREAM and steps > 0  # (seq_h, seq_c and seq_gates all kept)
+                   and record_bytes >= VECTOR_STORES_MIN_BYTES)
+        streaming = record_bytes >= STREAMING_MIN_BYTES
         for r in range(R):
             b = row + r
             for u in range(U):
@@ -253,6 +265,14 @@ def _store_tile_impl(count, rows, units, mode, t, row, first_unit, current, new_
             for u in range(U):
                 if u < count:
                     state_h[current, b, unsigned(first_unit + u)] = new_h[r, u]
+            if vectors:
+                at = (b * steps + t) * hidden + first_unit
+                store_lanes(seq_h, at, new_h, r * U, U, streaming)
+                store_lanes(seq_c, at, new_c, r * U, U, streaming)
+                for gate in range(4):
+                    store_lanes(seq_gates, 4 * (at - first_unit) + gate * hidden + first_unit,
+                                gates, r * 4 * U + gate * U, U, streaming)
+                continue
             if seq_h.shape[1] > 0:
                 for u in range(U):
                     if u < count:
