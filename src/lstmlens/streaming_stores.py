@@ -10,9 +10,9 @@ and the stream of fresh lines pushes the tile's weights out of L1 and L2. Stream
 store, non-temporal when the caller asks and the destination is 64-byte aligned (an aligned
 vector store is what the CPU requires of it; :func:`lstmlens.memory.reusable` aligns the
 records), an ordinary one otherwise. Below a few megabytes the records are better kept in
-cache for the backward pass, which reads them next (see :data:`STREAMING_MIN_BYTES`). Non-temporal stores are
-weakly ordered: a kernel that made them calls :func:`store_fence` before it returns, so
-that whoever reads the records next sees them.
+cache for the backward pass, which reads them next (see :data:`STREAMING_MIN_BYTES`).
+Non-temporal stores are weakly ordered: a kernel that made them calls :func:`store_fence`
+before it returns, so that whoever reads the records next sees them.
 """
 
 from __future__ import annotations
