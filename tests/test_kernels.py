@@ -344,6 +344,24 @@ def test_stream_step_gives_the_same_bits_in_either_tile_direction(batch: int) ->
     np.testing.assert_array_equal(results[0][1], results[1][1])
 
 
+@pytest.mark.parametrize("deep", [False, True], ids=["copy", "deepcopy"])
+def test_a_copied_streamer_goes_on_by_itself(deep: bool) -> None:
+    import copy
+
+    network = LSTMNetwork.initialize(2, 20, dtype=np.float64, random_state=3)
+    streamer = network.stream()
+    streamer.push(np.array([0.5, -1.0]))
+    twin = copy.deepcopy(streamer) if deep else copy.copy(streamer)
+    assert (twin.network is network) is not deep
+    x = np.array([1.5, 0.25])
+    np.testing.assert_array_equal(twin.push(x), streamer.push(x))  # the same memories so far
+    before = streamer.state
+    twin.push(x)
+    twin.push(-x)
+    np.testing.assert_array_equal(streamer.state.long_term_memory, before.long_term_memory)
+    assert not np.array_equal(twin.state.long_term_memory, before.long_term_memory)
+
+
 def test_every_streamer_gets_the_direct_compiled_entry_and_counts_its_steps() -> None:
     """float32 and float64 streamers in one process: each must call its own compiled
     function directly (the dispatcher, holding two signatures, is the slow fallback)."""

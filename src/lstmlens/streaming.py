@@ -17,6 +17,7 @@ the one a full forward pass gives). The copy is refreshed automatically whenever
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 from typing import Any
 
@@ -106,6 +107,7 @@ class _Buffers:
         view: FloatArray = self.state[1]
         return view
 
+
 class Streamer:
     """Advance a network by one time step per call, keeping its memories.
 
@@ -143,6 +145,15 @@ class Streamer:
         self._step = _compiled_entry(fused.stream_step_at, np.zeros(self._size, self._dtype),
                                      self._address)
         self.reset(state)  # the compile call above advanced the state by one step
+
+    def __copy__(self) -> Streamer:
+        """A streamer of the same network with its own buffers, from the current memories
+        (a field-by-field copy would share the buffers the compiled step is given by address)."""
+        return Streamer(self.network, self.batch, self.state)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> Streamer:
+        """As :meth:`__copy__`, for a deep copy of the network."""
+        return Streamer(copy.deepcopy(self.network, memo), self.batch, self.state)
 
     def refresh(self) -> None:
         """Re-read the network's weights (needed only after editing them in place by hand)."""
