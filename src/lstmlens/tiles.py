@@ -246,8 +246,8 @@ def _store_tile_impl(count, rows, units, mode, t, row, first_unit, current, new_
     KEEP, TRACE = MODE >= 1, MODE >= 2
     # Records for backward from a whole tile go out in vector stores, and past a size in
     # streaming ones (see lstmlens.streaming_stores).
-    STREAM = (MODE == 1 and literal(count) == U and seq_h.layout == "C"
-              and seq_gates.layout == "C")
+    STREAM = (MODE == 1 and literal(count) == U
+              and all(kept.layout == "C" for kept in (seq_h, seq_c, seq_gates)))
 
     def impl(count, rows, units, mode, t, row, first_unit, current, new_c, new_h, gates, part,  # type: ignore[no-untyped-def]
              memory, state_h, state_c, seq_h, seq_c, seq_gates, input_part, memory_part):
