@@ -334,11 +334,11 @@ def test_stream_step_gives_the_same_bits_in_either_tile_direction(batch: int) ->
     network = LSTMNetwork.initialize(3, 40, 2, 2, dtype=np.float32, random_state=4)
     x = np.random.default_rng(5).standard_normal(batch * 3).astype(np.float32)
     results = []
-    for backwards in (False, True):
+    for step in (0, 1):  # forwards, backwards
         streamer = network.stream(batch=batch)
         buffers = streamer._buffers
         assert fused.stream_step(x, buffers.weights, buffers.bias, buffers.head, buffers.state,
-                                 buffers.scratch, buffers.out, backwards)
+                                 buffers.scratch, buffers.out, step)
         results.append((buffers.out.copy(), buffers.state.copy()))
     np.testing.assert_array_equal(results[0][0], results[1][0])
     np.testing.assert_array_equal(results[0][1], results[1][1])

@@ -14,7 +14,7 @@ from lstmlens.activations import compiled
 from lstmlens.addresses import array_at, table_at
 from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS
-from lstmlens.tiles import ROWS, forward_tile
+from lstmlens.tiles import ROWS, alternate, forward_tile
 
 
 # ---------------------------------------------------------------------------- Dense head
@@ -52,7 +52,7 @@ def dense_backward(grad_output, short_term, weight, grad_weight, grad_bias, grad
 
 # ---------------------------------------------------------------------------- streaming
 @compiled()
-def stream_step(x, weights, bias, head, state, scratch, out, backwards):  # type: ignore[no-untyped-def]
+def stream_step(x, weights, bias, head, state, scratch, out, step):  # type: ignore[no-untyped-def]
     """Advance every layer and the Dense head by one step, keeping h and c between calls.
 
     x (B * I,) x_t, one new observation per series; weights (L, tiles, K, 4U) and bias
@@ -60,9 +60,9 @@ def stream_step(x, weights, bias, head, state, scratch, out, backwards):  # type
     (O, H + 1) the Dense layer's weight with its bias as the last column; state (2, L, 2, B, H)
     h and c of every layer, h_{t-1} and c_{t-1} in slot 0 on entry and h_t, c_t on return;
     scratch (B, 1, max(I, H)) holds each layer's input; writes out (B, O).
-    ``backwards`` goes through each layer's tiles last to first (the results are the same
-    either way: tiles are independent units). Alternating directions from step to step makes
-    a step start on the weights the previous one read last, still in the L1 cache: at 64
+    ``step`` counts the steps taken: odd ones go through each layer's tiles last to first
+    (:func:`lstmlens.tiles.alternate`; the results are the same either way). A step then
+    starts on the weights the previous one read last, still in the L1 cache: at 64
     units the 74 KB of weights do not fit in its 48 KB, and this took a step from 0.71-0.87
     to 0.64-0.70 us (two runs, compiled loop of 200,000 steps).
     Returns False, changing nothing, if ``x`` holds NaN or infinity.
@@ -88,7 +88,7 @@ def stream_step(x, weights, bias, head, state, scratch, out, backwards):  # type
         h, c = state[0, layer], state[1, layer]
         tiles = weights.shape[1]
         for index in range(tiles):
-            tile = tiles - 1 - index if backwards else index
+            tile = alternate(step, index, 0, tiles)
             for row in range(0, full, ROWS):
                 forward_tile(ROWS, UNITS, 0, 0, 0, row, tile, 0, hidden, nothing, source,
                              weights[layer], bias[layer], h, c, nothing, nothing, nothing,
@@ -115,7 +115,7 @@ def stream_step(x, weights, bias, head, state, scratch, out, backwards):  # type
 def stream_step_at(x, address):  # type: ignore[no-untyped-def]
     """:func:`stream_step` on the buffers an :class:`lstmlens.addresses.AddressTable` at
     ``address`` lists: weights, bias, head, state, scratch and out, then one slot counting
-    the steps taken (odd ones go through the tiles backwards). Two arguments instead of
+    the steps taken. Two arguments instead of
     eight: 0.08 us to call instead of 0.32 us, for a step of 0.2-0.7 us at 8-64 units.
     """
     table = table_at(address)
@@ -126,7 +126,7 @@ def stream_step_at(x, address):  # type: ignore[no-untyped-def]
     scratch, at = array_at(table, at, 3, x)
     out, at = array_at(table, at, 2, x)
     steps = table[at]
-    if not stream_step(x, weights, bias, head, state, scratch, out, steps % 2 == 1):
+    if not stream_step(x, weights, bias, head, state, scratch, out, steps):
         return False
     table[at] = steps + 1
     return True

@@ -24,7 +24,7 @@ from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS
 from lstmlens.streaming_stores import store_fence
 from lstmlens.tiles import ROWS as ROWS
-from lstmlens.tiles import forward_tile, gate_gradient_row, product_tile
+from lstmlens.tiles import alternate, forward_tile, gate_gradient_row, product_tile
 
 #: What a forward pass keeps besides the memories (see :func:`lstmlens.tiles.forward_tile`).
 FORECAST, KEEP, TRACE = 0, 1, 2
@@ -70,14 +70,6 @@ def _chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
 
 
 # ---------------------------------------------------------------------------- forward
-@numba.njit(inline="always")
-def _alternate(t, index, first, last):  # type: ignore[no-untyped-def]
-    """The tile to compute ``index``-th in step ``t``: tiles ``first .. last - 1`` in order in
-    even steps, backwards in odd ones. Tiles are independent units, so the results are the
-    same; a step then starts on the weights the step before read last, still in cache."""
-    return last - 1 - (index - first) if t % 2 == 1 else index
-
-
 @compiled()
 def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
                  seq_gates, input_part, memory_part):
@@ -108,7 +100,7 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
     tiles = weights.shape[0]
     for t in range(inputs.shape[1]):
         for index in range(tiles):
-            tile = _alternate(t, index, 0, tiles)
+            tile = alternate(t, index, 0, tiles)
             if unstaged:
                 for row in range(first, full, ROWS):
                     forward_tile(ROWS, UNITS, mode, 0, t, row, tile, 0, hidden, partial,
@@ -198,7 +190,7 @@ def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, se
     partial = np.empty((0, 2, weights.shape[2]), weights.dtype)  # one stage: unused
     for t in range(inputs.shape[1]):
         for index in range(first_tile, last_tile):
-            tile = _alternate(t, index, first_tile, last_tile)
+            tile = alternate(t, index, first_tile, last_tile)
             for row in range(0, full, ROWS):
                 forward_tile(ROWS, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
                              weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
@@ -207,9 +199,9 @@ def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, se
                 forward_tile(1, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
                              weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
                              input_part, memory_part)
-        store_fence()  # records in streaming stores, before the other threads go on
         if not wait_for_all(barrier, parts, t):
             return
+    store_fence()  # the records may have gone out in streaming stores
 
 
 @compiled(parallel=True)

@@ -93,6 +93,14 @@ def literal(value: Any) -> int | None:
 
 
 # ---------------------------------------------------------------------------- forward
+@numba.njit(inline="always")
+def alternate(t, index, first, last):  # type: ignore[no-untyped-def]
+    """The tile to compute ``index``-th in step ``t``: tiles ``first .. last - 1`` in order in
+    even steps, backwards in odd ones. Tiles are independent units, so the results are the
+    same; a step then starts on the weights the step before read last, still in cache."""
+    return last - 1 - (index - first) if t % 2 == 1 else index
+
+
 @compiled_only
 def forward_tile(rows, units, mode, staged, t, row, tile, k_first, k_last, partial, inputs,  # type: ignore[no-untyped-def]
                  weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part,
