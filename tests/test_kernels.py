@@ -21,6 +21,7 @@ import numpy as np
 import pytest
 
 from lstmlens import fused, kernels, lanes, layouts, reference, sequences
+from lstmlens.cpu import has_avx512
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
 
@@ -185,6 +186,29 @@ def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating],
     want = reference.layer_forward(*args, True)
     np.testing.assert_allclose(weighted, want.input_part + want.memory_part + want.bias,
                                atol=1e-11 if dtype == np.float64 else 1e-5)
+
+
+@pytest.mark.parametrize("hidden", [4, 8, 12, 16])
+def test_which_layers_a_large_batch_runs_forward_on_the_lanes(
+        hidden: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without AVX-512 every width runs on the lanes; with it only a layer of at most half
+    a tile of units (the tiles would be half padding or more), wider ones on the tiles."""
+    calls: list[str] = []
+    for name in ("forward", "forward_parallel"):
+        original = getattr(lanes, name)
+
+        def counted(*arguments, _name=name, _original=original):  # type: ignore[no-untyped-def]
+            calls.append(_name)
+            return _original(*arguments)
+
+        monkeypatch.setattr(lanes, name, counted)
+    args, _ = _layer((kernels.LANES_MIN_BATCH, 3, 2, hidden), np.float32)
+    packed = kernels.pack_layer(*args[3:], np.dtype(np.float32))
+    final_h, _, _ = kernels.layer_outputs(args[0], args[1], args[2], packed, sequence=False)
+    on_lanes = hidden <= layouts.UNITS // 2 or not has_avx512()
+    assert len(calls) == (1 if on_lanes else 0)
+    want = reference.layer_forward(*args, False)
+    np.testing.assert_allclose(final_h, want.short_term_memory[:, -1], atol=1e-5)
 
 
 @pytest.mark.parametrize("hidden", [1, 5, 16, 21])

@@ -16,10 +16,11 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
   every step (:mod:`lstmlens.atomics`): each then streams only its share of the weights,
   which is what a one-row step waits for; a forecasting pass (no gates kept) of a layer of
   :data:`FORECAST_UNIT_SPLIT_MIN_TILES` tiles or more splits its units whatever the batch;
-* on a CPU without AVX-512, a batch of :data:`LANES_MIN_BATCH` rows or more runs forward
-  with the rows in the vector lanes instead (:mod:`lstmlens.lanes`): 16 series per vector,
-  every weight a broadcast, gates and memory update vectorised across series; explanation
-  traces keep the tiles (with AVX-512 the tiles are faster, :data:`LANES_MAX_HIDDEN`);
+* a batch of :data:`LANES_MIN_BATCH` rows or more runs forward with the rows in the vector
+  lanes instead (:mod:`lstmlens.lanes`), on a CPU without AVX-512 and, with it, for layers
+  of at most half a tile of units (:data:`LANES_MAX_HIDDEN`): 16 series per vector, every
+  weight a broadcast, gates and memory update vectorised across series; explanation traces
+  keep the tiles;
 * a tile of a wide layer sums over h_{t-1} in stages, each reading a slice of the tile's
   weights that stays in the L1 cache (:data:`lstmlens.sequences.STAGE_BYTES`);
 * backward keeps dL/dz_t of every step and accumulates dL/dW and dL/dx in the same compiled
@@ -85,10 +86,14 @@ KEEP_UNIT_SPLIT_MIN_TILES = 16
 LANES_MIN_BATCH = 2 * lanes.LANES
 #: The widest layer that runs on the lanes. With AVX-512 (in the 512-bit vectors the tiles
 #: ask for, :mod:`lstmlens.cpu`) the tiles' 4 x 64 sums fit its 32 registers and the tiles
-#: were faster than the lanes at every width measured (two threads of a Sapphire Rapids VM,
-#: 24 steps, 256 rows: 0.17 against 0.20 ms at 8 units, 1.3 against 2.3 ms at 64, 14 against
-#: 21 ms at 256); with AVX2's 16 registers they spill, and the lanes win.
-LANES_MAX_HIDDEN = 0 if has_avx512() else 1 << 30
+#: are faster from 12 units up (two threads of a Sapphire Rapids VM, 24 steps, 256 rows: 1.3
+#: against 2.3 ms at 64 units, 14 against 21 ms at 256; of an AMD Zen 4 VM, 32 and 256 rows,
+#: 24 and 96 steps, six interleaved repeats: lanes 0.53-0.61x at 16 units, 0.71-0.92x
+#: forward at 12). A layer of at most half a tile leaves half or more of each tile's lanes
+#: padding, and there the lanes won on the Zen 4 VM: forward 1.19-1.35x at 8 units (one
+#: point 0.94x) and 1.26-2.0x at 4, training steps 1.13-1.27x and 1.08-1.34x. With AVX2's 16
+#: registers the tiles spill, and the lanes win at every width.
+LANES_MAX_HIDDEN = layouts.UNITS // 2 if has_avx512() else 1 << 30
 #: Set once a unit split has timed out at its barrier in this process (its threads did not
 #: run at the same time): from then on small batches run on one thread.
 _unit_split_failed = False

@@ -36,7 +36,7 @@ from lstmlens.activations import compiled, percent, squash
 from lstmlens.tiles import stack_like, unsigned
 
 #: Batch rows per block, one per vector lane: two AVX2 registers of float32 per row of z_t
-#: (the lanes run only where there is no AVX-512, see
+#: (with AVX-512 the lanes run only for layers of at most 8 units, see
 #: :data:`lstmlens.kernels.LANES_MAX_HIDDEN`, so they keep LLVM's default vector width). 32
 #: measured no faster on one thread and left a batch of 32 one block, nothing to share out
 #: over two threads.
