@@ -422,6 +422,35 @@ def test_streamer_follows_optimiser_updates_and_rejects_bad_values() -> None:
         streamer.push(np.ones(3))
 
 
+@pytest.mark.parametrize("layers", [1, 2])
+@pytest.mark.parametrize("with_state", [False, True], ids=["zeros", "given"])
+def test_inference_forward_equals_the_reference_and_the_keeping_path(
+        layers: int, with_state: bool) -> None:
+    """The inference path (no record kept) starts from zero memories when no state is
+    given, carries a given one, and returns final memories of shape (L, B, H) that later
+    calls do not overwrite."""
+    network = LSTMNetwork.initialize(3, 5, num_layers=layers, dtype=np.float64, random_state=1)
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((2, 6, 3))
+    state = None
+    if with_state:
+        state = LSTMState(rng.standard_normal((layers, 2, 5)), rng.standard_normal((layers, 2, 5)))
+    fast = network.forward(x, state)
+    kept = network.forward(x, state, keep_for_backward=True)
+    checker = LSTMNetwork(network.parameters, backend="reference")
+    want = checker.forward(x, state)
+    for got in (fast, kept):
+        np.testing.assert_allclose(got.output, want.output, atol=1e-12)
+        for name in ("short_term_memory", "long_term_memory"):
+            np.testing.assert_allclose(getattr(got.final_state, name),
+                                       getattr(want.final_state, name), atol=1e-12)
+    final = fast.final_state.short_term_memory
+    assert final.shape == (layers, 2, 5)
+    remembered = final.copy()
+    network.forward(rng.standard_normal((2, 6, 3)))
+    np.testing.assert_array_equal(final, remembered)
+
+
 # ---------------------------------------------------------------------------- validation
 @pytest.fixture
 def network() -> LSTMNetwork:
