@@ -141,27 +141,33 @@ def adam_update(params, grads, first, second, lr, beta1, beta2, eps, step, max_n
     otherwise the gradients are scaled in place by max_norm / (norm + 1e-6) when that is
     below 1, as ``torch.nn.utils.clip_grad_norm_``. Returns the global gradient norm before
     clipping (0 when clipping is off).
+
+    The update runs in the parameters' precision, as torch's tensor operations (and NumPy's,
+    with Python floats) do: float64 arithmetic on float32 parameters, for its square roots
+    and divisions, made the step 4x slower (24 us of a 200 us training step at 64 units).
     """
     wide_vectors()
     norm = 0.0
-    scale = 1.0
     if max_norm > 0:
         for n in range(grads.shape[0]):
             norm += float(grads[n]) * float(grads[n])  # accumulate in float64
         norm = np.sqrt(norm)
         coefficient = max_norm / (norm + 1e-6)
         if coefficient < 1.0:
-            scale = coefficient
-    correction1 = 1.0 - beta1**step
-    correction2_sqrt = np.sqrt(1.0 - beta2**step)
-    step_size = lr / correction1
+            scale = grads.dtype.type(coefficient)
+            for n in range(grads.shape[0]):
+                grads[n] *= scale
+    real = params.dtype.type
+    keep_first = real(1.0 - beta1)  # torch's lerp_(grad, 1 - beta1)
+    keep_second, decay_second = real(1.0 - beta2), real(beta2)
+    step_size = real(lr / (1.0 - beta1**step))
+    correction2_sqrt = real(np.sqrt(1.0 - beta2**step))
+    epsilon = real(eps)
     for n in range(params.shape[0]):
-        grad = grads[n] * scale
-        if scale != 1.0:
-            grads[n] = grad
-        m = first[n] + (1.0 - beta1) * (grad - first[n])  # torch's lerp_(grad, 1 - beta1)
-        v = second[n] * beta2 + (1.0 - beta2) * grad * grad
+        grad = grads[n]
+        m = first[n] + keep_first * (grad - first[n])
+        v = second[n] * decay_second + keep_second * grad * grad
         first[n] = m
         second[n] = v
-        params[n] -= step_size * m / (np.sqrt(v) / correction2_sqrt + eps)
+        params[n] -= step_size * m / (np.sqrt(v) / correction2_sqrt + epsilon)
     return norm
