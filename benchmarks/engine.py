@@ -383,7 +383,10 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--compile-timing", action=argparse.BooleanOptionalAction, default=None,
                         help="measure cold/warm compile time in subprocesses (default: "
                              "on unless --quick)")
-    parser.add_argument("--output", type=Path, default=DEFAULT_OUTPUT, help="JSON results file")
+    parser.add_argument("--output", type=Path,
+                        help=f"JSON results file (default {DEFAULT_OUTPUT.name} in "
+                             "benchmarks/results; a --quick run writes one only when asked, "
+                             "so that a smoke run never replaces the recorded results)")
     args = parser.parse_args(argv)
     # --quick changes the defaults only; options given explicitly still win.
     defaults = ([8, 32], [1, 8], [12], 3, 0.2) if args.quick else (
@@ -394,6 +397,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
             setattr(args, name, value)
     if args.compile_timing is None:
         args.compile_timing = not args.quick
+    if args.output is None and not args.quick:
+        args.output = DEFAULT_OUTPUT
     return args
 
 
@@ -421,7 +426,8 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                  "torch": getattr(torch, "__version__", None), "threads": args.threads,
                  "features": FEATURES, "dtype": "float32", "repeats": args.repeats,
                  "budget_s": args.budget, "python": platform.python_version(),
-                 "machine": platform.machine(), "cpu_count": os.cpu_count()},
+                 "machine": platform.machine(), "cpu": _cpu_name(),
+                 "cpu_count": os.cpu_count(), "commit": _commit()},
         "gemm_peak_gflops": peak,
         "fma_peak_gflops": fma,
         "compile": compile_s,
@@ -431,9 +437,33 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     print(_table(rows))
     print("compile time:", compile_s)
     print("targets:", results["targets"])
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    if args.output is not None:
+        args.output.parent.mkdir(parents=True, exist_ok=True)
+        args.output.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+        print(f"wrote {args.output}")
     return results
+
+
+def _cpu_name() -> str | None:
+    """The CPU's model name as Linux reports it (the results differ between CPU kinds)."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or None
+
+
+def _commit() -> str | None:
+    """The git commit measured, when run from a checkout."""
+    try:
+        done = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True,
+                              text=True, check=True, cwd=Path(__file__).resolve().parent)
+    except (OSError, subprocess.CalledProcessError):
+        return None
+    return done.stdout.strip() or None
 
 
 if __name__ == "__main__":

@@ -6,26 +6,40 @@ import importlib.util
 import json
 import sys
 from pathlib import Path
+from types import ModuleType
 
 import pytest
 
 SCRIPT = Path(__file__).resolve().parent.parent / "benchmarks" / "engine.py"
 
 
-@pytest.mark.slow
-def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None:
+def _load() -> ModuleType:
     spec = importlib.util.spec_from_file_location("engine_benchmark", SCRIPT)
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
     try:
         spec.loader.exec_module(module)
-        output = tmp_path / "engine.json"
-        module.main(["--quick", "--hidden", "8", "--batch", "1", "--time", "4",
-                     "--budget", "0.05", "--repeats", "1", "--output", str(output)])
     finally:
         sys.modules.pop(spec.name, None)
+    return module
+
+
+def test_only_a_full_run_replaces_the_recorded_results_by_default() -> None:
+    module = _load()
+    assert module.parse_args([]).output == module.DEFAULT_OUTPUT
+    assert module.parse_args(["--quick"]).output is None
+    assert module.parse_args(["--quick", "--output", "x.json"]).output == Path("x.json")
+
+
+@pytest.mark.slow
+def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None:
+    module = _load()
+    output = tmp_path / "engine.json"
+    module.main(["--quick", "--hidden", "8", "--batch", "1", "--time", "4",
+                 "--budget", "0.05", "--repeats", "1", "--output", str(output)])
     results = json.loads(output.read_text(encoding="utf-8"))
+    assert results["meta"]["cpu"] is None or isinstance(results["meta"]["cpu"], str)
     assert set(results) == {"meta", "gemm_peak_gflops", "fma_peak_gflops", "compile", "results",
                             "targets"}
     assert results["gemm_peak_gflops"] > 0
