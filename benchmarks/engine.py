@@ -77,15 +77,23 @@ except ImportError:  # pragma: no cover - depends on the environment
 # ---------------------------------------------------------------------------- timing
 def _throughput(call: Callable[[], object], items: int, seconds: float) -> Callable[[], float]:
     """Warm ``call`` up, then return a function that runs it for about ``seconds`` and gives
-    items per second. The warm-up (at least 3 calls and ``seconds``) absorbs one-off costs
-    such as compilation, oneDNN primitive creation and thread-pool start-up."""
-    calls = 0
-    start = time.perf_counter()
-    while calls < 3 or time.perf_counter() - start < seconds:
+    items per second.
+
+    Three untimed calls absorb one-off costs (compiling or loading compiled code from the
+    cache, oneDNN primitive creation, thread-pool start-up); then calls are timed one by one
+    for ``seconds`` and the median sets how many calls a repeat makes. Averaging the first
+    calls in instead, a point whose first call loaded its kernel (0.1-0.5 s) got one call per
+    repeat: each sample was then a single cold call, up to 13x slower than a warm one.
+    """
+    for _ in range(3):
         call()
-        calls += 1
-    single = max((time.perf_counter() - start) / calls, 1e-7)
-    loops = max(1, int(seconds / single))
+    durations: list[float] = []
+    start = time.perf_counter()
+    while len(durations) < 3 or time.perf_counter() - start < seconds:
+        begin = time.perf_counter()
+        call()
+        durations.append(time.perf_counter() - begin)
+    loops = max(1, int(seconds / max(statistics.median(durations), 1e-7)))
 
     def repeat() -> float:
         begin = time.perf_counter()
