@@ -142,28 +142,31 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
     features = x.shape[1]
     hidden = h.shape[0]
     group = row // GATE_ROWS
-    acc = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
-    part = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
+    # The two parts in sums of their own: summing the input part into the memory part's
+    # registers and moving it out before W_hh made LLVM spill the sums and copy them back
+    # lane by lane. Apart, on one thread of a Zen 4 VM, 32 series (two blocks) and 24 steps
+    # took 42 instead of 54 us at 8 units, 197 instead of 214 at 32 and 474 instead of 573
+    # at 64; the same numbers to the bit.
+    input_sums = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
+    memory_sums = numba.carray(stack_like(_SUMS, z), (GATE_ROWS, LANES))
     for g in range(GATE_ROWS):
         for lane in range(LANES):
-            acc[g, lane] = 0
+            input_sums[g, lane] = 0
+            memory_sums[g, lane] = 0
     for k in range(features):  # W_ih x_t: the input part
         for lane in range(LANES):
             value = x[t, k, unsigned(lane)]
             for g in range(GATE_ROWS):
-                acc[g, lane] += weights[group, k, g] * value
-    for g in range(GATE_ROWS):
-        for lane in range(LANES):
-            part[g, lane] = acc[g, lane]
-            acc[g, lane] = 0
+                input_sums[g, lane] += weights[group, k, g] * value
     for k in range(hidden):  # W_hh h_{t-1}: the short-term memory part
         for lane in range(LANES):
             value = h[k, unsigned(lane)]
             for g in range(GATE_ROWS):
-                acc[g, lane] += weights[group, features + k, g] * value
+                memory_sums[g, lane] += weights[group, features + k, g] * value
     for g in range(GATE_ROWS):  # same order as the tiles: (input + memory) + bias
         for lane in range(LANES):
-            z[row + g, unsigned(lane)] = (part[g, lane] + acc[g, lane]) + bias[row + g]
+            z[row + g, unsigned(lane)] = ((input_sums[g, lane] + memory_sums[g, lane])
+                                          + bias[row + g])
 
 
 @numba.njit(inline="always", nogil=True, error_model="numpy")
