@@ -86,13 +86,14 @@ KEEP_UNIT_SPLIT_MIN_TILES = 16
 LANES_MIN_BATCH = 2 * lanes.LANES
 #: The widest layer that runs on the lanes. With AVX-512 (in the 512-bit vectors the tiles
 #: ask for, :mod:`lstmlens.cpu`) the tiles' 4 x 64 sums fit its 32 registers and the tiles
-#: are faster from 12 units up (two threads of a Sapphire Rapids VM, 24 steps, 256 rows: 1.3
-#: against 2.3 ms at 64 units, 14 against 21 ms at 256; of an AMD Zen 4 VM, 32 and 256 rows,
-#: 24 and 96 steps, six interleaved repeats: lanes 0.53-0.61x at 16 units, 0.71-0.92x
-#: forward at 12). A layer of at most half a tile leaves half or more of each tile's lanes
-#: padding, and there the lanes won on the Zen 4 VM: forward 1.19-1.35x at 8 units (one
-#: point 0.94x) and 1.26-2.0x at 4, training steps 1.13-1.27x and 1.08-1.34x. With AVX2's 16
-#: registers the tiles spill, and the lanes win at every width.
+#: run forward faster from 12 units up (two threads of a Sapphire Rapids VM, 24 steps, 256
+#: rows: 1.3 against 2.3 ms at 64 units, 14 against 21 ms at 256; of an AMD Zen 4 VM, 32 and
+#: 256 rows, 24 and 96 steps, six interleaved repeats: lanes 0.53-0.61x at 16 units,
+#: 0.71-0.92x at 12, where whole training steps were 0.99-1.38x). A layer of at most half a
+#: tile leaves half or more of each tile's lanes padding, and there the lanes won on the Zen 4
+#: VM: forward 1.19-1.35x at 8 units (one point 0.94x) and 1.26-2.0x at 4, training steps
+#: 1.13-1.27x and 1.08-1.34x. With AVX2's 16 registers the tiles spill, and the lanes win at
+#: every width.
 LANES_MAX_HIDDEN = layouts.UNITS // 2 if has_avx512() else 1 << 30
 #: Set once a unit split has timed out at its barrier in this process (its threads did not
 #: run at the same time): from then on small batches run on one thread.
