@@ -62,6 +62,8 @@ def path(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Ite
     if request.param == "rows":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 0)
         monkeypatch.setattr(numba, "get_num_threads", lambda: 3)  # uneven blocks of rows
+        # and the copies between layouts shared out too, as for wide layers
+        monkeypatch.setattr(layouts, "PARALLEL_COPY_MIN_HIDDEN", 1)
     if request.param == "units":
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MAX_BATCH", 1 << 60)
         monkeypatch.setattr(kernels, "UNIT_SPLIT_MIN_TILES", {"forward": 2, "backward": 2})

@@ -24,7 +24,8 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
 * a tile of a wide layer sums over h_{t-1} in stages, each reading a slice of the tile's
   weights that stays in the L1 cache (:data:`lstmlens.sequences.STAGE_BYTES`);
 * backward keeps dL/dz_t of every step and accumulates dL/dW and dL/dx in the same compiled
-  call and parallel region, without BLAS (see :mod:`lstmlens.sequences` for why).
+  call and parallel region, without BLAS (see :mod:`lstmlens.sequences` for why); one call before
+  it makes everything else it reads and writes (:func:`lstmlens.sequences.backward_operands`).
 
 float64 follows :mod:`lstmlens.reference` to rounding (1e-12 in practice). float32 uses a
 rational tanh/sigmoid (abs. error < 4e-7) and agrees with float64 to about 1e-5 on typical
@@ -34,8 +35,6 @@ data.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
-from functools import cached_property
 from typing import Any, NamedTuple
 
 import numba
@@ -100,38 +99,67 @@ LANES_MAX_HIDDEN = layouts.UNITS // 2 if has_avx512() else 1 << 30
 _unit_split_failed = False
 
 
-@dataclass(frozen=True)
 class PackedLayer:
-    """One layer's weights in the tile layout of :mod:`lstmlens.layouts`.
+    """One layer's weights as the kernels read them, each layout made the first time a pass
+    needs it: a training step on the lanes (:mod:`lstmlens.lanes`) never makes the tile
+    layout, which would be repacked after every optimiser step.
 
-    Attributes
+    It reads the parameter arrays it was given when a layout is first asked for: the
+    network makes a new one whenever its parameters change (``LSTMNetwork._packed_layers``).
+
+    Parameters
     ----------
-    weights : (tiles, I + H, 4U)
-        W_ih then W_hh, transposed, the four gates of U units side by side.
-    bias : (tiles, 4U)
-        b_ih + b_hh in the same column order.
-    hidden : int
-        H, the layer's real units (tiles x U may be more: the rest is padding).
+    weight_ih, weight_hh, bias_ih, bias_hh
+        The layer's parameters in PyTorch's layout.
+    dtype
+        The precision of the layouts (the parameters are converted if they differ).
     """
 
-    weights: FloatArray
-    bias: FloatArray
-    hidden: int
+    def __init__(self, weight_ih: FloatArray, weight_hh: FloatArray, bias_ih: FloatArray,
+                 bias_hh: FloatArray, dtype: np.dtype[np.floating]):
+        self._source = tuple(np.ascontiguousarray(array, dtype=dtype)
+                             for array in (weight_ih, weight_hh, bias_ih, bias_hh))
+        #: H, the layer's real units (tiles x U may be more: the rest is padding).
+        self.hidden = int(weight_hh.shape[1])
+        # Made on first use (plain attributes: a functools.cached_property takes a lock).
+        self._tile_layout: tuple[FloatArray, FloatArray] | None = None
+        self._lane_layout: tuple[FloatArray, FloatArray] | None = None
 
-    @cached_property
+    @property
+    def tile_layout(self) -> tuple[FloatArray, FloatArray]:
+        """weights (tiles, I + H, 4U), W_ih then W_hh transposed with the four gates of U
+        units side by side (:mod:`lstmlens.layouts`), and bias (tiles, 4U), b_ih + b_hh in
+        the same column order."""
+        if self._tile_layout is None:
+            weight_ih, weight_hh, bias_ih, bias_hh = self._source
+            self._tile_layout = layouts.packed_forward(weight_ih, weight_hh, bias_ih, bias_hh,
+                                                       weight_ih.dtype)
+        return self._tile_layout
+
+    @property
+    def weights(self) -> FloatArray:
+        """The weights of :attr:`tile_layout`."""
+        return self.tile_layout[0]
+
+    @property
+    def bias(self) -> FloatArray:
+        """The bias of :attr:`tile_layout`."""
+        return self.tile_layout[1]
+
+    @property
     def lane_layout(self) -> tuple[FloatArray, FloatArray]:
-        """The same weights and bias as :func:`lstmlens.lanes.lane_weights` lays them out,
-        made the first time a large batch needs them."""
-        return lanes.lane_weights(self.weights, self.bias, self.hidden)
+        """The weights and bias as :func:`lstmlens.lanes.lane_weights` lays them out."""
+        if self._lane_layout is None:
+            self._lane_layout = lanes.lane_weights(*self._source)
+        return self._lane_layout
 
 
 def pack_layer(
     weight_ih: FloatArray, weight_hh: FloatArray, bias_ih: FloatArray, bias_hh: FloatArray,
     dtype: np.dtype[np.floating],
 ) -> PackedLayer:
-    """Copy one layer's PyTorch-layout parameters into the kernels' tile layout."""
-    weights, bias = layouts.packed_forward(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
-    return PackedLayer(weights, bias, int(weight_hh.shape[1]))
+    """One layer's PyTorch-layout parameters, to be copied into the kernels' layouts."""
+    return PackedLayer(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
 
 
 def compiled_on_disk() -> bool:
@@ -212,12 +240,6 @@ def _run_forward(
     dtype = inputs.dtype
     batch, steps, features = inputs.shape
     hidden = packed.hidden
-    # Slot t % 2 holds h_{t-1} and c_{t-1}. Zeroed rather than copied into when there is no
-    # initial state: at one series of a small layer the copies were a tenth of the call.
-    state_h = np.zeros((2, batch, hidden), dtype)
-    state_c = np.zeros((2, batch, hidden), dtype)
-    if h0 is not None and c0 is not None:
-        state_h[0], state_c[0] = h0, c0
     nothing = _NOTHING[dtype]
     seq_h = seq_c = gate_values = input_part = memory_part = nothing
     # The per-step records can pass malloc's mmap limit: buffers nothing uses any more are
@@ -231,15 +253,22 @@ def _run_forward(
     if parts:
         input_part = memory.reusable("forward.input_part", sums, dtype)
         memory_part = memory.reusable("forward.memory_part", sums, dtype)
+    elif batch >= LANES_MIN_BATCH and hidden <= LANES_MAX_HIDDEN:
+        return _run_lanes(inputs, h0, c0, packed, seq_h, seq_c, gate_values)
+    # Slot t % 2 holds h_{t-1} and c_{t-1}. Zeroed rather than copied into when there is no
+    # initial state: at one series of a small layer the copies were a tenth of the call.
+    state_h = np.zeros((2, batch, hidden), dtype)
+    state_c = np.zeros((2, batch, hidden), dtype)
+    if h0 is not None and c0 is not None:
+        state_h[0], state_c[0] = h0, c0
     out = _Outputs(state_h[steps % 2], state_c[steps % 2], seq_h, seq_c, gate_values,
                    input_part, memory_part)
-    args = (inputs, packed.weights, packed.bias, state_h, state_c, out.seq_h, out.seq_c,
-            out.gates, out.input_part, out.memory_part)
+    weights, bias = packed.tile_layout
+    args = (inputs, weights, bias, state_h, state_c, out.seq_h, out.seq_c, out.gates,
+            out.input_part, out.memory_part)
     if parts:  # explanation traces: a few windows, on the calling thread
         sequences.forward_trace(*args)
         return out
-    if batch >= LANES_MIN_BATCH and hidden <= LANES_MAX_HIDDEN:
-        return _run_lanes(inputs, state_h[0].copy(), state_c[0].copy(), packed, out)
     serial, by_rows, by_units = _FORWARD_KERNELS[gates]
     threads = unit_parts(batch, steps, features, hidden, "forward" if gates else "forecast")
     chunks = thread_chunks(batch, steps, features, hidden) if threads == 1 else 1
@@ -256,17 +285,21 @@ def _run_forward(
     return out
 
 
-def _run_lanes(inputs: FloatArray, h0: FloatArray, c0: FloatArray, packed: PackedLayer,
-               out: _Outputs) -> _Outputs:
-    """:func:`_run_forward` for a large batch, with :mod:`lstmlens.lanes`: the same outputs,
-    h_T and c_T written straight into ``out.final_h`` and ``out.final_c``."""
+def _run_lanes(inputs: FloatArray, h0: FloatArray | None, c0: FloatArray | None,
+               packed: PackedLayer, seq_h: FloatArray, seq_c: FloatArray,
+               gate_values: FloatArray) -> _Outputs:
+    """:func:`_run_forward` for a large batch, with :mod:`lstmlens.lanes`: the same outputs."""
     batch, steps, features = inputs.shape
+    final_h = np.empty((batch, packed.hidden), inputs.dtype)
+    final_c = np.empty_like(final_h)
+    if h0 is None or c0 is None:
+        h0 = c0 = np.zeros_like(final_h)  # only read
     weights, bias = packed.lane_layout
     chunks = min(thread_chunks(batch, steps, features, packed.hidden), lanes.block_count(batch))
     kernel = lanes.forward_parallel if chunks > 1 else lanes.forward
-    kernel(inputs, weights, bias, h0, c0, out.final_h, out.final_c, out.seq_h, out.seq_c,
-           out.gates)
-    return out
+    kernel(inputs, weights, bias, h0, c0, final_h, final_c, seq_h, seq_c, gate_values)
+    nothing = _NOTHING[inputs.dtype]
+    return _Outputs(final_h, final_c, seq_h, seq_c, gate_values, nothing, nothing)
 
 
 #: The forward kernels (one thread, rows over threads, units over threads), by whether the
@@ -392,26 +425,27 @@ def layer_backward(
     hidden = record.hidden_size
     units = layouts.UNITS
     tiles = layouts.tile_count(hidden)
-    back_h = layouts.packed_backward(_as(weight_hh, dtype), 4 * units)
-    back_x = layouts.packed_backward(_as(weight_ih, dtype), units)
     chunks = thread_chunks(batch, steps, features, hidden)
     threads = unit_parts(batch, steps, features, hidden, "backward")
-    h0 = _as(record.initial_short_term_memory, dtype)
+    weight_ih, weight_hh = _as(weight_ih, dtype), _as(weight_hh, dtype)
     # [x_t, h_{t-1}] side by side, zero-padded to whole 4-row gradient tiles.
     depth = -(-(features + hidden) // sequences.ROWS) * sequences.ROWS
     # Both temporaries can pass malloc's mmap limit, so they are reused between calls.
     stacked = memory.scratch("backward.stacked", (batch, steps, depth), dtype)
-    sequences.stack_step_inputs(x, h0, record.short_term_memory, stacked)
     grad_z = memory.scratch("backward.grad_z", (tiles, batch, steps, 4 * units),
                             dtype)  # dL/dz_t, tile-major
     grad_inputs = np.empty((batch, steps, features), dtype)
+    copies = layouts.copy_parts(hidden)
 
     def run(kernel: Any, leading: tuple[Any, ...] = (),
             trailing: tuple[Any, ...] = ()) -> tuple[FloatArray, ...]:
-        grad_h0 = np.zeros((batch, hidden), dtype)  # dz_{t+1} W_hh, then dL/dh_0
+        back_h, back_x, partial_weights, partial_bias, grad_h0 = sequences.backward_operands(
+            x, _as(record.initial_short_term_memory, dtype), record.short_term_memory,
+            weight_ih, weight_hh, chunks, copies == 1, stacked)
+        if copies > 1:  # a wide layer: the copies shared out over threads
+            layouts.pack_backward_parallel(copies, weight_hh, units, 4 * units, back_h)
+            layouts.pack_backward_parallel(copies, weight_ih, units, units, back_x)
         grad_c0 = np.array(grad_final_long_term_memory, dtype=dtype, order="C")  # -> dL/dc_0
-        partial_weights = np.zeros((chunks, tiles, depth, 4 * units), dtype)
-        partial_bias = np.zeros((chunks, tiles, 4 * units), dtype)
         kernel(*leading, record.long_term_memory, _as(record.initial_long_term_memory, dtype),
                record.gates, stacked.reshape(batch * steps, depth), back_h, back_x,
                _as(grad_short_term_memory, dtype), grad_z,

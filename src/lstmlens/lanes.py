@@ -47,25 +47,37 @@ GATE_ROWS = 4
 _SUMS = 64  # GATE_ROWS * LANES, spelled out: stack buffers need an integer literal
 
 
-def lane_weights(tile_weights: np.ndarray, tile_bias: np.ndarray,
-                 hidden: int) -> tuple[np.ndarray, np.ndarray]:
-    """The weights as the lane kernels read them, from the tile layout of
-    :mod:`lstmlens.layouts`: (4H / GATE_ROWS, I + H, GATE_ROWS), ``[W_ih | W_hh]`` transposed
-    (gate rows in PyTorch's order) and cut into groups of :data:`GATE_ROWS` gate rows, each
-    group's weights contiguous for every input feature and short-term memory unit in turn;
-    and the summed bias b_ih + b_hh (4H,).
+def lane_weights(weight_ih: np.ndarray, weight_hh: np.ndarray, bias_ih: np.ndarray,
+                 bias_hh: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The weights as the lane kernels read them, from PyTorch's layout (all C-contiguous,
+    one dtype): (4H / GATE_ROWS, I + H, GATE_ROWS), ``[W_ih | W_hh]`` transposed (gate rows
+    in PyTorch's order) and cut into groups of :data:`GATE_ROWS` gate rows, each group's
+    weights contiguous for every input feature and short-term memory unit in turn; and the
+    summed bias b_ih + b_hh (4H,).
 
     The groups are what :func:`_weighted_sums` reads as one stream. Rows of the plain
     (I + H, 4H) matrix are 4H floats apart, 4 KiB at 256 units: every load fell in the same
     L1 cache set (measured: forward 1.5x faster in groups at 256 units, 1.1x at 128)."""
-    tiles, depth, columns = tile_weights.shape
-    units = columns // 4
-    # column g * U + u of tile j is gate g of unit j * U + u; drop the padding units
-    by_gate = tile_weights.reshape(tiles, depth, 4, units).transpose(1, 2, 0, 3)
-    weights = by_gate.reshape(depth, 4, tiles * units)[:, :, :hidden].reshape(depth, 4 * hidden)
-    groups = weights.reshape(depth, 4 * hidden // GATE_ROWS, GATE_ROWS).transpose(1, 0, 2)
-    bias = tile_bias.reshape(tiles, 4, units).transpose(1, 0, 2).reshape(4, tiles * units)
-    return np.ascontiguousarray(groups), np.ascontiguousarray(bias[:, :hidden].reshape(-1))
+    rows, features = weight_ih.shape
+    weights = np.empty((rows // GATE_ROWS, features + weight_hh.shape[1], GATE_ROWS),
+                       weight_ih.dtype)
+    bias = np.empty(rows, weight_ih.dtype)
+    _pack_lanes(weight_ih, weight_hh, bias_ih, bias_hh, weights, bias)
+    return weights, bias
+
+
+@compiled()
+def _pack_lanes(weight_ih, weight_hh, bias_ih, bias_hh, weights, bias):  # type: ignore[no-untyped-def]
+    """Fill the arrays of :func:`lane_weights` (one compiled loop: in NumPy's reshapes and
+    transposes the copy took 27 us of a 500 us training step at 8 units and 32 rows)."""
+    features, hidden = weight_ih.shape[1], weight_hh.shape[1]
+    for row in range(weight_ih.shape[0]):
+        group, g = row // GATE_ROWS, row % GATE_ROWS
+        for k in range(features):
+            weights[group, k, g] = weight_ih[row, k]
+        for k in range(hidden):
+            weights[group, features + k, g] = weight_hh[row, k]
+        bias[row] = bias_ih[row] + bias_hh[row]  # as the tile layout sums it: the same bits
 
 
 def block_count(batch: int) -> int:

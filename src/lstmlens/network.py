@@ -117,6 +117,12 @@ class LSTMNetwork:
         self._flat = np.concatenate([value.ravel() for value in validated.values()])
         self._flat_bits = checks.bits(self._flat)  # what the packed cache compares
         self._parameters = ParameterDict(_views(self._flat, validated.items()), owner=self)
+        # Each layer's four arrays, looked up once: the views never change (assignments
+        # copy into them), and four f-string lookups cost 2 us a call.
+        self._layers = tuple(
+            tuple(self._parameters[f"{name}_l{layer}"]
+                  for name in ("weight_ih", "weight_hh", "bias_ih", "bias_hh"))
+            for layer in range(self.num_layers))
         self._packed: _PackedCache | None = None
 
     @property
@@ -202,9 +208,8 @@ class LSTMNetwork:
     def _layer_parameters(
         self, layer: int
     ) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
-        p = self.parameters
-        return (p[f"weight_ih_l{layer}"], p[f"weight_hh_l{layer}"],
-                p[f"bias_ih_l{layer}"], p[f"bias_hh_l{layer}"])
+        weight_ih, weight_hh, bias_ih, bias_hh = self._layers[layer]
+        return weight_ih, weight_hh, bias_ih, bias_hh
 
     # ------------------------------------------------------------------ forward
     def forward(

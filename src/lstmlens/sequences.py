@@ -21,7 +21,7 @@ from lstmlens.activations import compiled
 from lstmlens.atomics import wait_for_all
 from lstmlens.blocks import GRADIENT_BLOCK, PRODUCT_TILES, WIDTH, gradient_block, product_block
 from lstmlens.cpu import wide_vectors
-from lstmlens.layouts import UNITS
+from lstmlens.layouts import UNITS, pack_backward
 from lstmlens.streaming_stores import store_fence
 from lstmlens.tiles import ROWS as ROWS
 from lstmlens.tiles import alternate, forward_tile, gate_gradient_row, product_tile
@@ -246,6 +246,35 @@ def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
                 out[b, t, features + k] = h0[b, k] if t == 0 else seq_h[b, t - 1, k]
             for k in range(features + hidden, depth):
                 out[b, t, k] = 0
+
+
+@compiled()
+def backward_operands(inputs, h0, seq_h, weight_ih, weight_hh, sets, pack, stacked):  # type: ignore[no-untyped-def]
+    """What backward through time reads and writes besides the forward record, made in one
+    compiled call: set apart, the copies, allocations and zeroing were most of a small
+    layer's backward pass (five compiled calls and seven NumPy arrays).
+
+    Fills stacked (B, T, K) with [x_t, h_{t-1}, 0 ...] (:func:`stack_step_inputs`) and
+    returns W_hh and W_ih in the layouts of :func:`lstmlens.layouts.pack_backward` (copied
+    only if ``pack``: the caller shares the copies of wide layers out over threads), and
+    zeroed sums for the kernels: partial_weights (sets, tiles, K, 4U), partial_bias
+    (sets, tiles, 4U) and grad_h (B, H). inputs (B, T, I), h0 (B, H), seq_h (B, T, H);
+    weight_ih (4H, I) and weight_hh (4H, H) in PyTorch's layout.
+    """
+    wide_vectors()
+    features, hidden = weight_ih.shape[1], weight_hh.shape[1]
+    tiles = -(-hidden // UNITS)
+    dtype = stacked.dtype
+    back_h = np.empty((-(-hidden // COLUMNS), tiles * COLUMNS, COLUMNS), dtype)
+    back_x = np.empty((-(-features // UNITS), tiles * COLUMNS, UNITS), dtype)
+    if pack:
+        pack_backward(weight_hh, UNITS, COLUMNS, back_h, 0, 1)
+        pack_backward(weight_ih, UNITS, UNITS, back_x, 0, 1)
+    stack_step_inputs(inputs, h0, seq_h, stacked)
+    partial_weights = np.zeros((sets, tiles, stacked.shape[2], COLUMNS), dtype)
+    partial_bias = np.zeros((sets, tiles, COLUMNS), dtype)
+    grad_h = np.zeros((h0.shape[0], hidden), dtype)
+    return back_h, back_x, partial_weights, partial_bias, grad_h
 
 
 @compiled()
