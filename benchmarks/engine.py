@@ -434,7 +434,7 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
                  "torch": getattr(torch, "__version__", None), "threads": args.threads,
                  "features": FEATURES, "dtype": "float32", "repeats": args.repeats,
                  "budget_s": args.budget, "python": platform.python_version(),
-                 "machine": platform.machine(), "cpu": _cpu_name(),
+                 "machine": platform.machine(), "cpu": _cpu_name(), "cpu_kind": _cpu_kind(),
                  "cpu_count": os.cpu_count(), "commit": _commit()},
         "gemm_peak_gflops": peak,
         "fma_peak_gflops": fma,
@@ -452,16 +452,34 @@ def main(argv: Sequence[str] | None = None) -> dict[str, Any]:
     return results
 
 
-def _cpu_name() -> str | None:
-    """The CPU's model name as Linux reports it (the results differ between CPU kinds)."""
+def _cpu_fields() -> dict[str, str]:
+    """The first processor's fields in /proc/cpuinfo (empty where there is none)."""
+    fields: dict[str, str] = {}
     try:
         with open("/proc/cpuinfo", encoding="utf-8") as info:
             for line in info:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                if not line.strip():
+                    break  # the first processor only
+                name, _, value = line.partition(":")
+                fields[name.strip()] = value.strip()
     except OSError:
         pass
-    return platform.processor() or None
+    return fields
+
+
+def _cpu_name() -> str | None:
+    """The CPU's model name as Linux reports it (the results differ between CPU kinds)."""
+    return _cpu_fields().get("model name") or platform.processor() or None
+
+
+def _cpu_kind() -> dict[str, Any]:
+    """What tells CPUs of one model name apart: a VM's "AMD EPYC" was a Zen 1 (family 23,
+    model 1, AVX2 on 128-bit units) in one run and a Zen 4 (family 25, AVX-512) in another."""
+    fields = _cpu_fields()
+    flags = set(fields.get("flags", "").split())
+    return {"family": fields.get("cpu family"), "model": fields.get("model"),
+            "avx2": "avx2" in flags, "avx512f": "avx512f" in flags,
+            "l2_cache": fields.get("cache size")}
 
 
 def _commit() -> str | None:

@@ -40,6 +40,9 @@ def test_quick_engine_benchmark_writes_the_expected_json(tmp_path: Path) -> None
                  "--budget", "0.05", "--repeats", "1", "--output", str(output)])
     results = json.loads(output.read_text(encoding="utf-8"))
     assert results["meta"]["cpu"] is None or isinstance(results["meta"]["cpu"], str)
+    kind = results["meta"]["cpu_kind"]
+    assert set(kind) == {"family", "model", "avx2", "avx512f", "l2_cache"}
+    assert kind["avx512f"] == module.has_avx512() or module.numba.config.CPU_FEATURES
     assert set(results) == {"meta", "gemm_peak_gflops", "fma_peak_gflops", "compile", "results",
                             "targets"}
     assert results["gemm_peak_gflops"] > 0
