@@ -541,3 +541,39 @@ def test_layout_copies_shared_over_threads_equal_one_thread(parts: int) -> None:
     for serial, shared in zip(grads_one, grads_many, strict=True):
         assert not np.isnan(serial).any()
         np.testing.assert_array_equal(shared, serial)
+
+
+def _compiled_signatures(function: numba.core.dispatcher.Dispatcher) -> set[tuple[object, ...]]:
+    """The signatures ``function`` was compiled for in this process or, for this source, in
+    any run that wrote Numba's cache (a function compiled inside a cached caller is never
+    dispatched again, so this process alone may not see it)."""
+    signatures = {tuple(signature) for signature in function.signatures}
+    try:
+        signatures |= {tuple(key[0]) for key in function._cache._cache_file._load_index()}
+    except (AttributeError, OSError):  # no cache for it on this machine
+        pass
+    return signatures
+
+
+def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> None:
+    """prange's index is unsigned and ``int()`` keeps it so; a function called with it is
+    compiled twice, once per sign (36 s of a 200 s first run on a 2-core AVX2 machine), unless
+    the caller casts it with ``np.int64``. Runs every threaded path, then checks that no
+    signature of the functions they call holds an unsigned integer."""
+    if numba.get_num_threads() < 2:
+        pytest.skip("one Numba thread: no threaded path runs")
+    rng = np.random.default_rng(0)
+    for hidden, batch in ((128, 1), (128, 64), (8, 64)):  # units split, packs; rows; lanes
+        network = LSTMNetwork.initialize(3, hidden, dtype=np.float32, random_state=0)
+        x = rng.standard_normal((batch, 5, 3)).astype(np.float32)
+        result = network.forward(x, keep_for_backward=True)
+        network.backward(result, np.ones_like(result.output))
+        network.forward(x)
+    threaded = (sequences.forward_units, sequences.backward_units, sequences._row_range_compiled,
+                lanes._forward_block, layouts.pack_forward, layouts.pack_backward,
+                layouts.unpack_gradients)
+    for function in threaded:
+        signatures = _compiled_signatures(function)
+        assert signatures, f"{function.__name__} never compiled"
+        for signature in signatures:
+            assert numba.types.uint64 not in signature, (function.__name__, signature)

@@ -175,7 +175,8 @@ def train_members(
     rngs = np.random.default_rng(random_state).spawn(members)
     results: list[TrainingResult] = []
     if progress and not kernels.compiled_on_disk():
-        _say("Compiling the LSTM kernels for this CPU: once after installing, about a minute.")
+        _say("Compiling the LSTM kernels for this CPU: once after installing, one to three "
+             "minutes.")
     with TrainingProgress(progress, config.max_steps, members) as bar:
         if workers > 1:
             return train_in_processes(

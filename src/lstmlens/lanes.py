@@ -209,5 +209,6 @@ def forward_parallel(inputs, weights, bias, h0, c0, final_h, final_c, seq_h, seq
                      seq_gates):
     """:func:`forward` with the blocks shared out over Numba's threads."""
     for block in prange((inputs.shape[0] + LANES - 1) // LANES):
-        _forward_block(int(block), inputs, weights, bias, h0, c0, final_h, final_c, seq_h,
-                       seq_c, seq_gates)
+        # np.int64: prange's index is unsigned (see lstmlens.sequences._chunk_rows)
+        _forward_block(np.int64(block), inputs, weights, bias, h0, c0, final_h, final_c,
+                       seq_h, seq_c, seq_gates)

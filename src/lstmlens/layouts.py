@@ -71,15 +71,16 @@ def copy_parts(hidden: int) -> int:
 def pack_forward_parallel(parts, weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias):  # type: ignore[no-untyped-def]
     """:func:`pack_forward` with its tiles shared out over ``parts`` threads."""
     for part in prange(parts):
-        pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias, int(part),
-                     parts)
+        # np.int64: prange's index is unsigned (see lstmlens.sequences._chunk_rows)
+        pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias,
+                     np.int64(part), parts)
 
 
 @compiled(parallel=True)
 def pack_backward_parallel(parts, weight, units, width, out):  # type: ignore[no-untyped-def]
     """:func:`pack_backward` with its column blocks shared out over ``parts`` threads."""
     for part in prange(parts):
-        pack_backward(weight, units, width, out, int(part), parts)
+        pack_backward(weight, units, width, out, np.int64(part), parts)
 
 
 @compiled(parallel=True)
@@ -88,7 +89,7 @@ def unpack_gradients_parallel(parts, partial_weights, partial_bias, units, grad_
     """:func:`unpack_gradients` with its tiles shared out over ``parts`` threads."""
     for part in prange(parts):
         unpack_gradients(partial_weights, partial_bias, units, grad_weight_ih, grad_weight_hh,
-                         grad_bias, int(part), parts)
+                         grad_bias, np.int64(part), parts)
 
 
 def unpacked_gradients(partial_weights: FloatArray, partial_bias: FloatArray,

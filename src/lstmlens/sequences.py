@@ -65,8 +65,9 @@ _row_range_compiled = compiled()(_row_range)
 
 @compiled()
 def _chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
-    # prange's index is unsigned: cast it, or every caller is compiled twice
-    return _row_range_compiled(int(chunk), int(chunks), int(batch))
+    # prange's index is unsigned, and int() keeps it so: np.int64 casts it, or every
+    # caller is compiled twice (once for each sign)
+    return _row_range_compiled(np.int64(chunk), np.int64(chunks), np.int64(batch))
 
 
 # ---------------------------------------------------------------------------- forward
@@ -211,8 +212,8 @@ def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h
     work with :func:`forward` if ``barrier[FAILED]`` is set afterwards."""
     wide_vectors()
     for part in prange(parts):
-        forward_units(FORECAST, int(part), parts, inputs, weights, bias, state_h, state_c,
-                      seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
+        forward_units(FORECAST, np.int64(part), parts, inputs, weights, bias, state_h,
+                      state_c, seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled(parallel=True)
@@ -221,8 +222,8 @@ def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, 
     """:func:`forward_units_parallel` that also keeps the gates for backward."""
     wide_vectors()
     for part in prange(parts):
-        forward_units(KEEP, int(part), parts, inputs, weights, bias, state_h, state_c, seq_h,
-                      seq_c, seq_gates, input_part, memory_part, barrier)
+        forward_units(KEEP, np.int64(part), parts, inputs, weights, bias, state_h, state_c,
+                      seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 # ---------------------------------------------------------------------------- backward
@@ -426,6 +427,6 @@ def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_
     work with :func:`backward` if ``barrier[FAILED]`` is set afterwards."""
     wide_vectors()
     for part in prange(parts):
-        backward_units(int(part), parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
+        backward_units(np.int64(part), parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
                        grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
                        partial_weights[0], partial_bias[0], barrier)
