@@ -558,8 +558,10 @@ def _compiled_signatures(function: numba.core.dispatcher.Dispatcher) -> set[tupl
 def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> None:
     """prange's index is unsigned and ``int()`` keeps it so; a function called with it is
     compiled twice, once per sign (36 s of a 200 s first run on a 2-core AVX2 machine), unless
-    the caller casts it with ``np.int64``. Runs every threaded path, then checks that no
-    signature of the functions they call holds an unsigned integer."""
+    the caller casts it with ``np.int64``; a literal 0 or 1 is a third version. Runs every
+    threaded path, then checks that no signature of the functions they call holds an unsigned
+    integer, and that the serial, row-split and unit-split passes share one version of the
+    layer loops per mode and dtype: their rows and parts are plain int64."""
     if numba.get_num_threads() < 2:
         pytest.skip("one Numba thread: no threaded path runs")
     rng = np.random.default_rng(0)
@@ -569,7 +571,7 @@ def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> N
         result = network.forward(x, keep_for_backward=True)
         network.backward(result, np.ones_like(result.output))
         network.forward(x)
-    threaded = (sequences.forward_units, sequences.backward_units, sequences._row_range_compiled,
+    threaded = (sequences.forward_rows, sequences.backward_rows, sequences._row_range_compiled,
                 lanes._forward_block, layouts.pack_forward, layouts.pack_backward,
                 layouts.unpack_gradients)
     for function in threaded:
@@ -577,3 +579,8 @@ def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> N
         assert signatures, f"{function.__name__} never compiled"
         for signature in signatures:
             assert numba.types.uint64 not in signature, (function.__name__, signature)
+    # (first, last, part, parts): after the mode in forward_rows, at the start in backward_rows
+    for function, counters in ((sequences.forward_rows, slice(1, 5)),
+                               (sequences.backward_rows, slice(0, 4))):
+        for signature in _compiled_signatures(function):
+            assert all(arg == numba.types.int64 for arg in signature[counters]), signature

@@ -72,9 +72,10 @@ def _chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
 
 # ---------------------------------------------------------------------------- forward
 @compiled()
-def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                 seq_gates, input_part, memory_part):
-    """Forward through all steps of batch rows ``first .. last - 1``.
+def forward_rows(mode, first, last, part, parts, inputs, weights, bias, state_h, state_c,  # type: ignore[no-untyped-def]
+                 seq_h, seq_c, seq_gates, input_part, memory_part, barrier):
+    """Forward through all steps of batch rows ``first .. last - 1``, for part ``part`` of
+    ``parts`` of the tiles of units.
 
     mode : what is kept besides h and c (:data:`FORECAST`, :data:`KEEP`, :data:`TRACE`, see
     :func:`lstmlens.tiles.forward_tile`), compiled as a constant (``numba.literally``).
@@ -82,12 +83,23 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
     state_h, state_c (2, B, H) with h_0, c_0 in slot 0 on entry and h_T, c_T in slot T % 2
     on exit; seq_h, seq_c (B, T, H) are written unless their time axis is empty, seq_gates,
     input_part and memory_part (B, T, 4H) as ``mode`` says.
+
+    With one part, the rows are a chunk of the batch that runs alone. With more, the threads
+    share out the tiles of units instead (for a batch too small to split, :data:`FORECAST`
+    or :data:`KEEP`): every step each part computes its tiles for the rows, then waits at
+    ``barrier`` (int64 [ARRIVED, FAILED], see :mod:`lstmlens.atomics`) until the whole h_t is
+    written; it returns early if the barrier fails. The serial, row-split and unit-split
+    passes are this one function, so each mode is compiled once per dtype (as two functions,
+    one mode cost 40-48 s to compile on a 2-core AVX2 VM).
     """
     wide_vectors()
     numba.literally(mode)
+    first_tile, last_tile = _row_range_compiled(part, parts, weights.shape[0])
     full = first + max(0, last - first) // ROWS * ROWS
     hidden = state_h.shape[2]
-    stages = _stage_count(hidden, weights.shape[2] * weights.itemsize)
+    # Stages only for a whole layer: a unit split reads half the weights per thread already,
+    # and measured faster without them.
+    stages = _stage_count(hidden, weights.shape[2] * weights.itemsize) if parts == 1 else 1
     # Sums left between stages (unused with one stage); rows outside this chunk untouched.
     partial = np.empty((inputs.shape[0] if stages > 1 else 0, 2, weights.shape[2]),
                        weights.dtype)
@@ -98,10 +110,9 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
     # each), keeping the gates 1.34x (one thread, 128 units, 256 rows, 24 steps: 8.2
     # against 11.0 ms).
     unstaged = stages == 1
-    tiles = weights.shape[0]
     for t in range(inputs.shape[1]):
-        for index in range(tiles):
-            tile = alternate(t, index, 0, tiles)
+        for index in range(first_tile, last_tile):
+            tile = alternate(t, index, first_tile, last_tile)
             if unstaged:
                 for row in range(first, full, ROWS):
                     forward_tile(ROWS, UNITS, mode, 0, t, row, tile, 0, hidden, partial,
@@ -117,7 +128,18 @@ def forward_rows(mode, first, last, inputs, weights, bias, state_h, state_c, seq
                 forward_tile(1, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
                              weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
                              input_part, memory_part)
+        if parts > 1 and not wait_for_all(barrier, parts, t):
+            return
     store_fence()  # the records may have gone out in streaming stores
+
+
+@compiled()
+def _whole_batch(batch):  # type: ignore[no-untyped-def]
+    """Rows, part and parts of a pass over the whole batch by one thread, as int64 (literal
+    constants would compile :func:`forward_rows` and :func:`backward_rows` once more), and a
+    barrier it never waits at."""
+    first, last = _chunk_rows(0, 1, batch)
+    return first, last, np.int64(0), np.int64(1), np.zeros(2, np.int64)
 
 
 @compiled()
@@ -125,9 +147,9 @@ def forward(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gates, in
             memory_part):
     """:func:`forward_rows` over every row on the calling thread, for forecasting."""
     wide_vectors()
-    first, last = _chunk_rows(0, 1, inputs.shape[0])  # not constants: one compiled version
-    forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                 seq_gates, input_part, memory_part)
+    first, last, part, parts, barrier = _whole_batch(inputs.shape[0])
+    forward_rows(FORECAST, first, last, part, parts, inputs, weights, bias, state_h, state_c,
+                 seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled()
@@ -135,9 +157,9 @@ def forward_keep(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gate
                  input_part, memory_part):
     """:func:`forward` that also keeps the gates for backward."""
     wide_vectors()
-    first, last = _chunk_rows(0, 1, inputs.shape[0])
-    forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                 seq_gates, input_part, memory_part)
+    first, last, part, parts, barrier = _whole_batch(inputs.shape[0])
+    forward_rows(KEEP, first, last, part, parts, inputs, weights, bias, state_h, state_c,
+                 seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled()
@@ -145,9 +167,9 @@ def forward_trace(inputs, weights, bias, state_h, state_c, seq_h, seq_c, seq_gat
                   input_part, memory_part):
     """:func:`forward` that also keeps the gates and the weighted sums split by source."""
     wide_vectors()
-    first, last = _chunk_rows(0, 1, inputs.shape[0])
-    forward_rows(TRACE, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                 seq_gates, input_part, memory_part)
+    first, last, part, parts, barrier = _whole_batch(inputs.shape[0])
+    forward_rows(TRACE, first, last, part, parts, inputs, weights, bias, state_h, state_c,
+                 seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled(parallel=True)
@@ -155,10 +177,11 @@ def forward_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h, seq
                      input_part, memory_part):
     """:func:`forward` with the rows split into ``chunks`` blocks run on Numba's threads."""
     wide_vectors()
+    _, _, part, parts, barrier = _whole_batch(inputs.shape[0])
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
-        forward_rows(FORECAST, first, last, inputs, weights, bias, state_h, state_c, seq_h,
-                     seq_c, seq_gates, input_part, memory_part)
+        forward_rows(FORECAST, first, last, part, parts, inputs, weights, bias, state_h,
+                     state_c, seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled(parallel=True)
@@ -166,54 +189,26 @@ def forward_keep_parallel(chunks, inputs, weights, bias, state_h, state_c, seq_h
                           seq_gates, input_part, memory_part):
     """:func:`forward_keep` with the rows split into ``chunks`` blocks run on threads."""
     wide_vectors()
+    _, _, part, parts, barrier = _whole_batch(inputs.shape[0])
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, inputs.shape[0])
-        forward_rows(KEEP, first, last, inputs, weights, bias, state_h, state_c, seq_h, seq_c,
-                     seq_gates, input_part, memory_part)
-
-
-@compiled()
-def forward_units(mode, part, parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
-                  seq_gates, input_part, memory_part, barrier):
-    """Part ``part`` of ``parts`` of a forward pass whose threads share out the tiles of
-    units instead of the rows (for a batch too small to split): every step each part
-    computes its tiles for all rows, then waits at ``barrier`` (see
-    :mod:`lstmlens.atomics`) until the whole h_t is written. Arguments as
-    :func:`forward_rows` (:data:`FORECAST` or :data:`KEEP`). Returns early if the barrier
-    fails.
-    """
-    wide_vectors()
-    numba.literally(mode)
-    first_tile, last_tile = _row_range_compiled(part, parts, weights.shape[0])
-    batch = inputs.shape[0]
-    full = batch // ROWS * ROWS
-    hidden = state_h.shape[2]
-    partial = np.empty((0, 2, weights.shape[2]), weights.dtype)  # one stage: unused
-    for t in range(inputs.shape[1]):
-        for index in range(first_tile, last_tile):
-            tile = alternate(t, index, first_tile, last_tile)
-            for row in range(0, full, ROWS):
-                forward_tile(ROWS, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
-                             weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
-                             input_part, memory_part)
-            for row in range(full, batch):
-                forward_tile(1, UNITS, mode, 0, t, row, tile, 0, hidden, partial, inputs,
-                             weights, bias, state_h, state_c, seq_h, seq_c, seq_gates,
-                             input_part, memory_part)
-        if not wait_for_all(barrier, parts, t):
-            return
-    store_fence()  # the records may have gone out in streaming stores
+        forward_rows(KEEP, first, last, part, parts, inputs, weights, bias, state_h, state_c,
+                     seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
 
 
 @compiled(parallel=True)
 def forward_units_parallel(parts, inputs, weights, bias, state_h, state_c, seq_h, seq_c,  # type: ignore[no-untyped-def]
                            seq_gates, input_part, memory_part, barrier):
-    """:func:`forward_units` for every part, each on its own thread; the caller reruns the
-    work with :func:`forward` if ``barrier[FAILED]`` is set afterwards."""
+    """:func:`forward` with the tiles of units shared out over ``parts`` threads (see
+    :func:`forward_rows`); the caller reruns the work with :func:`forward` if
+    ``barrier[FAILED]`` is set afterwards."""
     wide_vectors()
+    first, last = _chunk_rows(0, 1, inputs.shape[0])
     for part in prange(parts):
-        forward_units(FORECAST, np.int64(part), parts, inputs, weights, bias, state_h,
-                      state_c, seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
+        # np.int64: prange's index is unsigned (see _chunk_rows)
+        forward_rows(FORECAST, first, last, np.int64(part), np.int64(parts), inputs, weights,
+                     bias, state_h, state_c, seq_h, seq_c, seq_gates, input_part, memory_part,
+                     barrier)
 
 
 @compiled(parallel=True)
@@ -221,9 +216,11 @@ def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, 
                                 seq_gates, input_part, memory_part, barrier):
     """:func:`forward_units_parallel` that also keeps the gates for backward."""
     wide_vectors()
+    first, last = _chunk_rows(0, 1, inputs.shape[0])
     for part in prange(parts):
-        forward_units(KEEP, np.int64(part), parts, inputs, weights, bias, state_h, state_c,
-                      seq_h, seq_c, seq_gates, input_part, memory_part, barrier)
+        forward_rows(KEEP, first, last, np.int64(part), np.int64(parts), inputs, weights, bias,
+                     state_h, state_c, seq_h, seq_c, seq_gates, input_part, memory_part,
+                     barrier)
 
 
 # ---------------------------------------------------------------------------- backward
@@ -314,9 +311,11 @@ def parameter_gradients(start, stop, first_tile, last_tile, stacked, dz_rows, pa
 
 
 @compiled()
-def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
-                  grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
-    """Backpropagation through time for batch rows ``first .. last - 1``.
+def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,  # type: ignore[no-untyped-def]
+                  grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                  partial_bias, barrier):
+    """Backpropagation through time for batch rows ``first .. last - 1``, for part ``part`` of
+    ``parts`` of the units.
 
     seq_c (B, T, H), c0 (B, H), gates (B, T, 4H) are the forward record and stacked
     (B * T, K) holds [x_t, h_{t-1}, 0 ...] per (row, step) (K = I + H rounded up to a
@@ -329,29 +328,48 @@ def backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, 
     dL/db to partial_weights (tiles, K, 4U) and partial_bias (tiles, 4U). grad_h (B, H)
     must be zero on entry and holds dL/dh_0 on exit; grad_c (B, H) holds dL/dc_T on entry
     and dL/dc_0 on exit.
+
+    With one part, the rows are a chunk of the batch that runs alone. With more, the threads
+    share out the units instead (for a batch too small to split): every step, this part's
+    tiles of dL/dz_t for the rows, a meeting at ``barrier`` (int64 [ARRIVED, FAILED], see
+    :mod:`lstmlens.atomics`), its column blocks of dL/dh_{t-1} = dz_t W_hh, a meeting; then
+    its share of the (row, step) pairs of dL/dx and its tiles of dL/dW and dL/db. Returns
+    early if a meeting fails.
     """
     wide_vectors()
     tiles, batch, steps = grad_z.shape[:3]
+    first_tile, last_tile = _row_range_compiled(part, parts, tiles)
+    first_block, last_block = _row_range_compiled(part, parts, weight_hh.shape[0])
     full = first + max(0, last - first) // ROWS * ROWS
+    meeting = 0
     # Through time, backwards: dL/dz_t of every row first, then dL/dh_{t-1} = dz_t W_hh.
     for t in range(steps - 1, -1, -1):
         for b in range(first, last):
-            gate_gradient_row(UNITS, t, b, 0, tiles, gates, seq_c, c0, grad_h, grad_h_outside,
-                              grad_c, grad_z)
-        for block in range(weight_hh.shape[0]):
+            gate_gradient_row(UNITS, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,
+                              grad_h_outside, grad_c, grad_z)
+        if parts > 1 and not wait_for_all(barrier, parts, meeting):  # dz_t complete
+            return
+        for block in range(first_block, last_block):
             product_rows(first, full, block, t, grad_z, weight_hh, grad_h)
             for row in range(full, last):
                 product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
-    start, stop = first * steps, last * steps
-    # dL/dx_t = dz_t W_ih for every (row, step) at once: the input needs no recurrence.
+        if parts > 1 and not wait_for_all(barrier, parts, meeting + 1):  # dL/dh_{t-1} done
+            return
+        meeting += 2
+    # dL/dx_t = dz_t W_ih for this part's share of the (row, step) pairs at once: the input
+    # needs no recurrence.
+    share_first, share_last = _row_range_compiled(part, parts, (last - first) * steps)
+    start, stop = first * steps + share_first, first * steps + share_last
     full_rows = start + (stop - start) // ROWS * ROWS
     for block in range(weight_ih.shape[0]):
         for row in range(start, full_rows, ROWS):
             product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
         for row in range(full_rows, stop):
             product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-    # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the (row, step) pairs.
-    parameter_gradients(start, stop, 0, tiles, stacked, dz_rows, partial_weights, partial_bias)
+    # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the rows' (row, step)
+    # pairs, for this part's tiles.
+    parameter_gradients(first * steps, last * steps, first_tile, last_tile, stacked, dz_rows,
+                        partial_weights, partial_bias)
 
 
 @compiled()
@@ -359,10 +377,10 @@ def backward(seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside, gr
              grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """:func:`backward_rows` over every row on the calling thread (one chunk)."""
     wide_vectors()
-    first, last = _chunk_rows(0, 1, gates.shape[0])
-    backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
-                  grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights[0],
-                  partial_bias[0])
+    first, last, part, parts, barrier = _whole_batch(gates.shape[0])
+    backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
+                  grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
+                  partial_weights[0], partial_bias[0], barrier)
 
 
 @compiled(parallel=True)
@@ -372,61 +390,25 @@ def backward_parallel(chunks, seq_c, c0, gates, stacked, weight_hh, weight_ih, g
     """:func:`backward` with the rows split into ``chunks`` blocks run on Numba's threads;
     chunk ``k`` adds its share of the parameter gradients to partial_*[k]."""
     wide_vectors()
+    _, _, part, parts, barrier = _whole_batch(gates.shape[0])
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, gates.shape[0])
-        backward_rows(first, last, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,
-                      grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights[chunk],
-                      partial_bias[chunk])
-
-
-@compiled()
-def backward_units(part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
-                   grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights, partial_bias,
-                   barrier):
-    """Part ``part`` of ``parts`` of a backward pass whose threads share out the units (for
-    a batch too small to split; arguments as :func:`backward_rows`, one set of partial
-    gradients). Every step: this part's tiles of dL/dz_t for all rows, a barrier, its
-    column blocks of dL/dh_{t-1} = dz_t W_hh, a barrier. Then its share of the (row, step)
-    pairs of dL/dx and its tiles of dL/dW and dL/db. Returns early if a barrier fails.
-    """
-    wide_vectors()
-    tiles, batch, steps = grad_z.shape[:3]
-    first_tile, last_tile = _row_range_compiled(part, parts, tiles)
-    first_block, last_block = _row_range_compiled(part, parts, weight_hh.shape[0])
-    full = batch // ROWS * ROWS
-    meeting = 0
-    for t in range(steps - 1, -1, -1):
-        for b in range(batch):
-            gate_gradient_row(UNITS, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,
-                              grad_h_outside, grad_c, grad_z)
-        if not wait_for_all(barrier, parts, meeting):  # dz_t complete
-            return
-        for block in range(first_block, last_block):
-            product_rows(0, full, block, t, grad_z, weight_hh, grad_h)
-            for row in range(full, batch):
-                product_tile(1, COLUMNS, row, block, t, grad_z, weight_hh, grad_h)
-        if not wait_for_all(barrier, parts, meeting + 1):  # dL/dh_{t-1} complete
-            return
-        meeting += 2
-    start, stop = _row_range_compiled(part, parts, batch * steps)
-    full_rows = start + (stop - start) // ROWS * ROWS
-    for block in range(weight_ih.shape[0]):
-        for row in range(start, full_rows, ROWS):
-            product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-        for row in range(full_rows, stop):
-            product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-    parameter_gradients(0, batch * steps, first_tile, last_tile, stacked, dz_rows,
-                        partial_weights, partial_bias)
+        backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
+                      grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
+                      partial_weights[chunk], partial_bias[chunk], barrier)
 
 
 @compiled(parallel=True)
 def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
                             grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
                             partial_bias, barrier):
-    """:func:`backward_units` for every part, each on its own thread; the caller reruns the
-    work with :func:`backward` if ``barrier[FAILED]`` is set afterwards."""
+    """:func:`backward` with the units shared out over ``parts`` threads, one set of partial
+    gradients (see :func:`backward_rows`); the caller reruns the work with :func:`backward`
+    if ``barrier[FAILED]`` is set afterwards."""
     wide_vectors()
+    first, last = _chunk_rows(0, 1, gates.shape[0])
     for part in prange(parts):
-        backward_units(np.int64(part), parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
-                       grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
-                       partial_weights[0], partial_bias[0], barrier)
+        # np.int64: prange's index is unsigned (see _chunk_rows)
+        backward_rows(first, last, np.int64(part), np.int64(parts), seq_c, c0, gates, stacked,
+                      weight_hh, weight_ih, grad_h_outside, grad_z, dz_rows, grad_h, grad_c,
+                      grad_inputs, partial_weights[0], partial_bias[0], barrier)
