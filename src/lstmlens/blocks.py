@@ -41,7 +41,7 @@ _SUMS = ROWS * WIDTH  # spelled out: stack buffers need an integer known when co
 #: row group of the batch reuses them; the sums of the next four tiles are added to those
 #: already in dL/dh_{t-1}. With AVX-512 every tile is summed in one call.
 PRODUCT_TILES = 1 << 30 if _WIDE else 4
-#: (row, step) pairs per cache block of the dL/dW sums: one tile's dz over a block
+#: (step, row) pairs per cache block of the dL/dW sums: one tile's dz over a block
 #: (128 x 64 float32, 32 KiB) stays in the L1 cache while every input row of it is reused.
 #: With AVX-512 too, the dL/dW sums measured 10-15 % faster than with 256 pairs (64 KiB,
 #: past a 48 KiB L1) and than with 64: 17.7-19.0 against 20.9-21.4 ms at 256 units, 256
@@ -54,9 +54,9 @@ def product_block(row, block, c0, t, j0, j1, grad_z, weights, out):  # type: ign
     """Rows ``row .. row + ROWS - 1``, columns ``c0 ..`` of dL/dh_{t-1} = dz_t W_hh, tiles
     ``j0 .. j1 - 1`` of the sum.
 
-    grad_z (tiles, B, T, 4U) is dL/dz tile-major, weights (column blocks, tiles * 4U, 4U)
+    grad_z (tiles, T, B, 4U) is dL/dz tile-major, weights (column blocks, tiles * 4U, 4U)
     is W_hh as :func:`lstmlens.layouts.pack_backward` lays it out, out (B, H) is dL/dh_{t-1}:
-    ``out[row + r, block * 4U + c0 + c]`` becomes ``sum_{j, k} grad_z[j, row + r, t, k] *
+    ``out[row + r, block * 4U + c0 + c]`` becomes ``sum_{j, k} grad_z[j, t, row + r, k] *
     weights[block, j * 4U + k, c0 + c]`` over ``j0 <= j < j1`` -- plus what out already
     holds when ``j0 > 0``, so calls over consecutive ranges of tiles sum all of them.
     Columns past H are neither read nor written.
@@ -70,9 +70,10 @@ def product_block(row, block, c0, t, j0, j1, grad_z, weights, out):  # type: ign
     for j in range(j0, j1):
         for k in range(columns):
             for c in range(WIDTH):
-                w = weights[block, j * columns + k, unsigned(c0 + c)]
+                w = weights[unsigned(block), unsigned(j * columns + k), unsigned(c0 + c)]
                 for r in range(ROWS):
-                    acc[r, c] += grad_z[j, row + r, t, k] * w
+                    acc[r, c] += grad_z[unsigned(j), unsigned(t), unsigned(row + r),
+                                        unsigned(k)] * w
     first = block * columns + c0
     valid = min(WIDTH, out.shape[1] - first)
     # The masked stores keep the columns past H untouched (as in lstmlens.tiles); the
@@ -90,24 +91,26 @@ def product_block(row, block, c0, t, j0, j1, grad_z, weights, out):  # type: ign
 
 
 @compiled()
-def gradient_block(n0, n1, k0, c0, tile, source, grad_z, out):  # type: ignore[no-untyped-def]
-    """Add the pairs ``n0 .. n1 - 1`` to a block of dL/dW: ``out[tile, k0 + r, c0 + c] +=
-    sum_n source[n, k0 + r] * grad_z[tile, n, 0, c0 + c]`` for ``r < ROWS, c < WIDTH``.
+def gradient_block(t0, t1, b0, b1, k0, c0, tile, source, grad_z, out):  # type: ignore[no-untyped-def]
+    """Add the (step, row) pairs ``t0 <= t < t1``, ``b0 <= b < b1`` to a block of dL/dW:
+    ``out[tile, k0 + r, c0 + c] += sum_{t, b} source[t, b, k0 + r] * grad_z[tile, t, b, c0 + c]``
+    for ``r < ROWS, c < WIDTH``.
 
-    source (B * T, K) holds [x_t, h_{t-1}] per (row, step) pair (K a multiple of
-    :data:`ROWS`); grad_z (tiles, B * T, 1, 4U) is dL/dz tile-major, so each tile's pairs are
-    read in order; out (tiles, K, 4U) is in tile layout like the weights.
+    source (T, B, K) holds [x_t, h_{t-1}] per pair (K a multiple of :data:`ROWS`); grad_z
+    (tiles, T, B, 4U) is dL/dz tile-major, so a step's rows are read in order; out
+    (tiles, K, 4U) is in tile layout like the weights.
     """
     wide_vectors()
     acc = numba.carray(stack_like(_SUMS, out), (ROWS, WIDTH))
     for r in range(ROWS):
         for c in range(WIDTH):
             acc[r, c] = out[tile, k0 + r, unsigned(c0 + c)]
-    for n in range(n0, n1):
-        for c in range(WIDTH):
-            d = grad_z[tile, n, 0, unsigned(c0 + c)]
-            for r in range(ROWS):
-                acc[r, c] += source[n, k0 + r] * d
+    for t in range(t0, t1):
+        for b in range(b0, b1):
+            for c in range(WIDTH):
+                d = grad_z[unsigned(tile), unsigned(t), unsigned(b), unsigned(c0 + c)]
+                for r in range(ROWS):
+                    acc[r, c] += source[unsigned(t), unsigned(b), unsigned(k0 + r)] * d
     for r in range(ROWS):
         for c in range(WIDTH):
             out[tile, k0 + r, unsigned(c0 + c)] = acc[r, c]

@@ -430,11 +430,12 @@ def layer_backward(
     weight_ih, weight_hh = _as(weight_ih, dtype), _as(weight_hh, dtype)
     # [x_t, h_{t-1}] side by side, zero-padded to whole 4-row gradient tiles.
     depth = -(-(features + hidden) // sequences.ROWS) * sequences.ROWS
-    # Both temporaries can pass malloc's mmap limit, so they are reused between calls.
-    stacked = memory.scratch("backward.stacked", (batch, steps, depth), dtype)
-    grad_z = memory.scratch("backward.grad_z", (tiles, batch, steps, 4 * units),
+    # The temporaries can pass malloc's mmap limit, so they are reused between calls. All
+    # three are step-major (see sequences.backward_rows).
+    stacked = memory.scratch("backward.stacked", (steps, batch, depth), dtype)
+    grad_z = memory.scratch("backward.grad_z", (tiles, steps, batch, 4 * units),
                             dtype)  # dL/dz_t, tile-major
-    grad_inputs = np.empty((batch, steps, features), dtype)
+    grad_pairs = memory.scratch("backward.grad_inputs", (steps * batch, features), dtype)
     copies = layouts.copy_parts(hidden)
 
     def run(kernel: Any, leading: tuple[Any, ...] = (),
@@ -447,11 +448,9 @@ def layer_backward(
             layouts.pack_backward_parallel(copies, weight_ih, units, units, back_x)
         grad_c0 = np.array(grad_final_long_term_memory, dtype=dtype, order="C")  # -> dL/dc_0
         kernel(*leading, record.long_term_memory, _as(record.initial_long_term_memory, dtype),
-               record.gates, stacked.reshape(batch * steps, depth), back_h, back_x,
-               _as(grad_short_term_memory, dtype), grad_z,
-               grad_z.reshape(tiles, batch * steps, 1, 4 * units), grad_h0, grad_c0,
-               grad_inputs.reshape(batch * steps, features), partial_weights, partial_bias,
-               *trailing)
+               record.gates, stacked, back_h, back_x, _as(grad_short_term_memory, dtype),
+               grad_z, grad_z.reshape(tiles, 1, steps * batch, 4 * units), grad_h0, grad_c0,
+               grad_pairs, partial_weights, partial_bias, *trailing)
         return grad_h0, grad_c0, partial_weights, partial_bias
 
     if chunks > 1:
@@ -470,6 +469,9 @@ def layer_backward(
                np.empty(4 * hidden, dtype))
     grad_w_ih, grad_w_hh, grad_bias = out
     layouts.unpacked_gradients(partial_weights, partial_bias, grad_w_ih, grad_w_hh, grad_bias)
+    # (T, B, I) pairs to the (B, T, I) of the contract, in a new array the caller keeps
+    grad_inputs = np.ascontiguousarray(grad_pairs.reshape(steps, batch, features)
+                                       .transpose(1, 0, 2))
     return LayerGradients(
         grad_inputs=grad_inputs,
         grad_weight_ih=grad_w_ih,

@@ -165,16 +165,19 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
         for lane in range(LANES):
             input_sums[g, lane] = 0
             memory_sums[g, lane] = 0
+    # Unsigned indices: a signed one costs four integer instructions per load in the hot
+    # loop, to handle a negative index that never comes.
     for k in range(features):  # W_ih x_t: the input part
         for lane in range(LANES):
-            value = x[t, k, unsigned(lane)]
+            value = x[unsigned(t), unsigned(k), unsigned(lane)]
             for g in range(GATE_ROWS):
-                input_sums[g, lane] += weights[group, k, g] * value
+                input_sums[g, lane] += weights[unsigned(group), unsigned(k), unsigned(g)] * value
     for k in range(hidden):  # W_hh h_{t-1}: the short-term memory part
         for lane in range(LANES):
-            value = h[k, unsigned(lane)]
+            value = h[unsigned(k), unsigned(lane)]
             for g in range(GATE_ROWS):
-                memory_sums[g, lane] += weights[group, features + k, g] * value
+                memory_sums[g, lane] += (weights[unsigned(group), unsigned(features + k),
+                                                 unsigned(g)] * value)
     for g in range(GATE_ROWS):  # same order as the tiles: (input + memory) + bias
         for lane in range(LANES):
             z[row + g, unsigned(lane)] = ((input_sums[g, lane] + memory_sums[g, lane])

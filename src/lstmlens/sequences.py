@@ -226,9 +226,10 @@ def forward_keep_units_parallel(parts, inputs, weights, bias, state_h, state_c, 
 # ---------------------------------------------------------------------------- backward
 @compiled()
 def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
-    """Write ``out[b, t] = [x_t, h_{t-1}, 0 ...]``, what each weight of a layer multiplied.
+    """Write ``out[t, b] = [x_t, h_{t-1}, 0 ...]`` of row ``b``, what each weight of a layer
+    multiplied, step-major like dL/dz (:func:`backward_rows`).
 
-    inputs (B, T, I), h0 (B, H), seq_h (B, T, H); out (B, T, K >= I + H), zero past I + H.
+    inputs (B, T, I), h0 (B, H), seq_h (B, T, H); out (T, B, K >= I + H), zero past I + H.
     One compiled pass: the four NumPy slice assignments it replaces cost a tenth of a small
     training step.
     """
@@ -236,14 +237,14 @@ def stack_step_inputs(inputs, h0, seq_h, out):  # type: ignore[no-untyped-def]
     batch, steps, features = inputs.shape
     hidden = h0.shape[1]
     depth = out.shape[2]
-    for b in range(batch):
-        for t in range(steps):
+    for t in range(steps):
+        for b in range(batch):
             for k in range(features):
-                out[b, t, k] = inputs[b, t, k]
+                out[t, b, k] = inputs[b, t, k]
             for k in range(hidden):
-                out[b, t, features + k] = h0[b, k] if t == 0 else seq_h[b, t - 1, k]
+                out[t, b, features + k] = h0[b, k] if t == 0 else seq_h[b, t - 1, k]
             for k in range(features + hidden, depth):
-                out[b, t, k] = 0
+                out[t, b, k] = 0
 
 
 @compiled()
@@ -252,7 +253,7 @@ def backward_operands(inputs, h0, seq_h, weight_ih, weight_hh, sets, pack, stack
     compiled call: set apart, the copies, allocations and zeroing were most of a small
     layer's backward pass (five compiled calls and seven NumPy arrays).
 
-    Fills stacked (B, T, K) with [x_t, h_{t-1}, 0 ...] (:func:`stack_step_inputs`) and
+    Fills stacked (T, B, K) with [x_t, h_{t-1}, 0 ...] (:func:`stack_step_inputs`) and
     returns W_hh and W_ih in the layouts of :func:`lstmlens.layouts.pack_backward` (copied
     only if ``pack``: the caller shares the copies of wide layers out over threads), and
     zeroed sums for the kernels: partial_weights (sets, tiles, K, 4U), partial_bias
@@ -292,42 +293,69 @@ def product_rows(first, full, block, t, grad_z, weight_hh, grad_h):  # type: ign
 
 
 @compiled()
-def parameter_gradients(start, stop, first_tile, last_tile, stacked, dz_rows, partial_weights,  # type: ignore[no-untyped-def]
-                        partial_bias):
-    """Add the (row, step) pairs ``start .. stop - 1`` to dL/dW = sum [x_t, h_{t-1}] (x) dz_t
-    and dL/db = sum dz_t for the tiles ``first_tile .. last_tile - 1`` (arrays as
-    :func:`backward_rows`), in cache blocks of :data:`lstmlens.blocks.GRADIENT_BLOCK` pairs."""
+def input_gradients(start, stop, dz_pairs, weight_ih, grad_inputs):  # type: ignore[no-untyped-def]
+    """dL/dx_t = dz_t W_ih for the (step, row) pairs ``start .. stop - 1``: the input needs no
+    recurrence, so pairs of different steps share 4-row tiles (arrays as
+    :func:`backward_rows`)."""
     wide_vectors()
+    full = start + max(0, stop - start) // ROWS * ROWS
+    for block in range(weight_ih.shape[0]):
+        for pair in range(start, full, ROWS):
+            product_tile(ROWS, UNITS, pair, block, 0, dz_pairs, weight_ih, grad_inputs)
+        for pair in range(full, stop):
+            product_tile(1, UNITS, pair, block, 0, dz_pairs, weight_ih, grad_inputs)
+
+
+@compiled()
+def parameter_gradients(first, last, first_tile, last_tile, stacked, grad_z, partial_weights,  # type: ignore[no-untyped-def]
+                        partial_bias):
+    """Add the rows ``first .. last - 1`` of every step to dL/dW = sum [x_t, h_{t-1}] (x) dz_t
+    and dL/db = sum dz_t for the tiles ``first_tile .. last_tile - 1`` (arrays as
+    :func:`backward_rows`), in cache blocks of about :data:`lstmlens.blocks.GRADIENT_BLOCK`
+    (step, row) pairs: a few steps of a small chunk, or part of one step's rows."""
+    wide_vectors()
+    steps = grad_z.shape[1]
     depth, columns = partial_weights.shape[1], partial_weights.shape[2]
-    for n0 in range(start, stop, GRADIENT_BLOCK):
-        n1 = min(stop, n0 + GRADIENT_BLOCK)
-        for tile in range(first_tile, last_tile):
-            for k0 in range(0, depth, ROWS):
-                for c0 in range(0, columns, WIDTH):
-                    gradient_block(n0, n1, k0, c0, tile, stacked, dz_rows, partial_weights)
-            for n in range(n0, n1):
-                for c in range(columns):
-                    partial_bias[tile, c] += dz_rows[tile, n, 0, c]
+    rows = max(1, min(last - first, GRADIENT_BLOCK))
+    span = max(1, GRADIENT_BLOCK // rows)  # steps per block
+    for b0 in range(first, last, rows):
+        b1 = min(last, b0 + rows)
+        for t0 in range(0, steps, span):
+            t1 = min(steps, t0 + span)
+            for tile in range(first_tile, last_tile):
+                for k0 in range(0, depth, ROWS):
+                    for c0 in range(0, columns, WIDTH):
+                        gradient_block(t0, t1, b0, b1, k0, c0, tile, stacked, grad_z,
+                                       partial_weights)
+                for t in range(t0, t1):
+                    for b in range(b0, b1):
+                        for c in range(columns):
+                            partial_bias[tile, c] += grad_z[tile, t, b, c]
 
 
 @compiled()
 def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,  # type: ignore[no-untyped-def]
-                  grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                  grad_h_outside, grad_z, dz_pairs, grad_h, grad_c, grad_inputs, partial_weights,
                   partial_bias, barrier):
     """Backpropagation through time for batch rows ``first .. last - 1``, for part ``part`` of
     ``parts`` of the units.
 
     seq_c (B, T, H), c0 (B, H), gates (B, T, 4H) are the forward record and stacked
-    (B * T, K) holds [x_t, h_{t-1}, 0 ...] per (row, step) (K = I + H rounded up to a
+    (T, B, K) holds [x_t, h_{t-1}, 0 ...] per (step, row) (K = I + H rounded up to a
     multiple of :data:`ROWS`); weight_hh (., tiles * 4U, 4U) and weight_ih (., tiles * 4U, U)
     are W_hh and W_ih as :func:`lstmlens.layouts.pack_backward` lays them out; grad_h_outside
-    (B, T, H) is dL/dh_t from outside the recurrence. Writes grad_z (tiles, B, T, 4U),
-    dL/dz_t tile-major, which dz_rows (tiles, B * T, 1, 4U) must view with the (row, step)
-    pairs as one axis (made by the caller: a reshape inside compiled code measured 4x
-    slower to read), and grad_inputs (B * T, I), dL/dx_t; adds these rows' dL/dW and
-    dL/db to partial_weights (tiles, K, 4U) and partial_bias (tiles, 4U). grad_h (B, H)
-    must be zero on entry and holds dL/dh_0 on exit; grad_c (B, H) holds dL/dc_T on entry
-    and dL/dc_0 on exit.
+    (B, T, H) is dL/dh_t from outside the recurrence. Writes grad_z (tiles, T, B, 4U),
+    dL/dz_t tile-major and step-major, which dz_pairs (tiles, 1, T * B, 4U) must view with
+    the (step, row) pairs as one axis (made by the caller: a reshape inside compiled code
+    measured 4x slower to read), and grad_inputs (T * B, I), dL/dx_t in the same pair
+    order; adds these rows' dL/dW and dL/db to partial_weights (tiles, K, 4U) and
+    partial_bias (tiles, 4U). grad_h (B, H) must be zero on entry and holds dL/dh_0 on exit;
+    grad_c (B, H) holds dL/dc_T on entry and dL/dc_0 on exit.
+
+    Step-major dL/dz keeps the rows of one step side by side: the product over a step's
+    rows reads one run of memory per tile. Row-major, each row of a step was a few cache
+    lines on a page of its own, and at 128 rows per thread the product ran 1.3-1.45x
+    slower (two threads of a Zen 1 VM, 128-256 units, 256 rows, 24 and 96 steps).
 
     With one part, the rows are a chunk of the batch that runs alone. With more, the threads
     share out the units instead (for a batch too small to split): every step, this part's
@@ -337,7 +365,7 @@ def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh
     early if a meeting fails.
     """
     wide_vectors()
-    tiles, batch, steps = grad_z.shape[:3]
+    tiles, steps, batch = grad_z.shape[:3]
     first_tile, last_tile = _row_range_compiled(part, parts, tiles)
     first_block, last_block = _row_range_compiled(part, parts, weight_hh.shape[0])
     full = first + max(0, last - first) // ROWS * ROWS
@@ -356,36 +384,35 @@ def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh
         if parts > 1 and not wait_for_all(barrier, parts, meeting + 1):  # dL/dh_{t-1} done
             return
         meeting += 2
-    # dL/dx_t = dz_t W_ih for this part's share of the (row, step) pairs at once: the input
-    # needs no recurrence.
-    share_first, share_last = _row_range_compiled(part, parts, (last - first) * steps)
-    start, stop = first * steps + share_first, first * steps + share_last
-    full_rows = start + (stop - start) // ROWS * ROWS
-    for block in range(weight_ih.shape[0]):
-        for row in range(start, full_rows, ROWS):
-            product_tile(ROWS, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-        for row in range(full_rows, stop):
-            product_tile(1, UNITS, row, block, 0, dz_rows, weight_ih, grad_inputs)
-    # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the rows' (row, step)
-    # pairs, for this part's tiles.
-    parameter_gradients(first * steps, last * steps, first_tile, last_tile, stacked, dz_rows,
-                        partial_weights, partial_bias)
+    # dL/dx_t = dz_t W_ih: for the whole batch this part's share of the (step, row) pairs
+    # at once, for a chunk of rows a run of pairs per step.
+    if first == 0 and last == batch:
+        share_first, share_last = _row_range_compiled(part, parts, steps * batch)
+        input_gradients(share_first, share_last, dz_pairs, weight_ih, grad_inputs)
+    else:
+        for t in range(steps):
+            input_gradients(t * batch + first, t * batch + last, dz_pairs, weight_ih,
+                            grad_inputs)
+    # dL/dW = sum [x_t, h_{t-1}] (x) dz_t and dL/db = sum dz_t over the rows' pairs, for this
+    # part's tiles.
+    parameter_gradients(first, last, first_tile, last_tile, stacked, grad_z, partial_weights,
+                        partial_bias)
 
 
 @compiled()
-def backward(seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside, grad_z, dz_rows,  # type: ignore[no-untyped-def]
+def backward(seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside, grad_z, dz_pairs,  # type: ignore[no-untyped-def]
              grad_h, grad_c, grad_inputs, partial_weights, partial_bias):
     """:func:`backward_rows` over every row on the calling thread (one chunk)."""
     wide_vectors()
     first, last, part, parts, barrier = _whole_batch(gates.shape[0])
     backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
-                  grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
+                  grad_h_outside, grad_z, dz_pairs, grad_h, grad_c, grad_inputs,
                   partial_weights[0], partial_bias[0], barrier)
 
 
 @compiled(parallel=True)
 def backward_parallel(chunks, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
-                      grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                      grad_z, dz_pairs, grad_h, grad_c, grad_inputs, partial_weights,
                       partial_bias):
     """:func:`backward` with the rows split into ``chunks`` blocks run on Numba's threads;
     chunk ``k`` adds its share of the parameter gradients to partial_*[k]."""
@@ -394,13 +421,13 @@ def backward_parallel(chunks, seq_c, c0, gates, stacked, weight_hh, weight_ih, g
     for chunk in prange(chunks):
         first, last = _chunk_rows(chunk, chunks, gates.shape[0])
         backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh, weight_ih,
-                      grad_h_outside, grad_z, dz_rows, grad_h, grad_c, grad_inputs,
+                      grad_h_outside, grad_z, dz_pairs, grad_h, grad_c, grad_inputs,
                       partial_weights[chunk], partial_bias[chunk], barrier)
 
 
 @compiled(parallel=True)
 def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_ih, grad_h_outside,  # type: ignore[no-untyped-def]
-                            grad_z, dz_rows, grad_h, grad_c, grad_inputs, partial_weights,
+                            grad_z, dz_pairs, grad_h, grad_c, grad_inputs, partial_weights,
                             partial_bias, barrier):
     """:func:`backward` with the units shared out over ``parts`` threads, one set of partial
     gradients (see :func:`backward_rows`); the caller reruns the work with :func:`backward`
@@ -410,5 +437,5 @@ def backward_units_parallel(parts, seq_c, c0, gates, stacked, weight_hh, weight_
     for part in prange(parts):
         # np.int64: prange's index is unsigned (see _chunk_rows)
         backward_rows(first, last, np.int64(part), np.int64(parts), seq_c, c0, gates, stacked,
-                      weight_hh, weight_ih, grad_h_outside, grad_z, dz_rows, grad_h, grad_c,
+                      weight_hh, weight_ih, grad_h_outside, grad_z, dz_pairs, grad_h, grad_c,
                       grad_inputs, partial_weights[0], partial_bias[0], barrier)

@@ -58,7 +58,11 @@ ROWS = 4
 #: Cast for an index that runs along a contiguous axis. Numba adds ``n`` to a negative
 #: signed index (Python's wrap-around), and LLVM then cannot tell that ``a[b, t, j + u]``
 #: over ``u`` are neighbours: it emitted gathers and scatters, element by element, where a
-#: vector load or store does. An unsigned index has no wrap-around.
+#: vector load or store does. An unsigned index has no wrap-around. The multiply-add loops
+#: cast every index for a second reason: each signed one costs a shift, an and, an add and
+#: a multiply per load to handle the negative index that never comes, and in the dL/dW
+#: sums these integer instructions outnumbered the 8 vector multiply-adds of a step of the
+#: loop. Cast, they ran at 29 instead of 22 GFLOP/s on one core of a Zen 1 VM.
 unsigned = numba.uint64
 
 
@@ -155,9 +159,9 @@ def _forward_tile(rows, units, mode, staged, t, row, tile, k_first, k_last, part
                     acc[r, c] = 0
             for k in range(features):
                 for c in range(C):
-                    w = weights[tile, k, c]
+                    w = weights[unsigned(tile), unsigned(k), unsigned(c)]
                     for r in range(R):
-                        acc[r, c] += inputs[row + r, t, k] * w
+                        acc[r, c] += inputs[unsigned(row + r), unsigned(t), unsigned(k)] * w
             for r in range(R):
                 for c in range(C):
                     part[r, c] = acc[r, c]
@@ -170,9 +174,10 @@ def _forward_tile(rows, units, mode, staged, t, row, tile, k_first, k_last, part
         # W_hh h_{t-1}: the short-term memory part
         for k in range(first_k, last_k):
             for c in range(C):
-                w = weights[tile, features + k, c]
+                w = weights[unsigned(tile), unsigned(features + k), unsigned(c)]
                 for r in range(R):
-                    acc[r, c] += state_h[previous, row + r, k] * w
+                    acc[r, c] += (state_h[unsigned(previous), unsigned(row + r), unsigned(k)]
+                                  * w)
         if last_k < hidden:  # not the last stage
             for r in range(R):
                 for c in range(C):
@@ -314,8 +319,8 @@ def gate_gradient_row(units, t, b, first_tile, last_tile, gates, seq_c, c0, grad
 
     gates (B, T, 4H) i, f, g, o; seq_c (B, T, H) c_t; c0 (B, H); grad_h (B, H) dL/dh_t
     through the recurrence; grad_h_outside (B, T, H) dL/dh_t from outside it; grad_c (B, H)
-    dL/dc_t on entry, dL/dc_{t-1} on exit. Writes dL/dz_t into grad_z (tiles, B, T, 4U),
-    tile-major (zero in padding columns).
+    dL/dc_t on entry, dL/dc_{t-1} on exit. Writes dL/dz_t into grad_z (tiles, T, B, 4U),
+    tile-major and step-major (zero in padding columns).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
@@ -403,7 +408,7 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
             dz[3 * U + u] = grad_short * squashed * o_t * (one - o_t)
             new_grad_c[u] = grad_long * f_t  # dL/dc_{t-1}
         for c in range(C):  # padding lanes hold exact zeros: every term has a zero factor
-            grad_z[tile, b, t, c] = dz[c]
+            grad_z[tile, t, b, c] = dz[c]
         for u in range(U):
             if u < count:  # masked stores, as in _store_tile
                 grad_c[b, unsigned(first_unit + u)] = new_grad_c[u]
@@ -413,12 +418,12 @@ def _gate_gradient_units_impl(count, units, t, b, tile, gates, seq_c, c0, grad_h
 
 @compiled_only
 def product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[no-untyped-def]
-    """``out[row + r, block * width + c] = sum_{j, k} a[j, row + r, t, k] * weights[block, ., c]``.
+    """``out[row + r, block * width + c] = sum_{j, k} a[j, t, row + r, k] * weights[block, ., c]``.
 
-    The backward products dL/dh_{t-1} = dz_t W_hh and dL/dx_t = dz_t W_ih: a (tiles, n, T, 4U)
+    The backward products dL/dh_{t-1} = dz_t W_hh and dL/dx_t = dz_t W_ih: a (tiles, T, n, 4U)
     holds dz tile-major, weights (column blocks, tiles * 4U, width) come from
     :func:`lstmlens.layouts.pack_backward`, out (n, m) with m <= column blocks * width
-    (for dL/dx_t all (row, step) pairs are one axis: a (tiles, B * T, 1, 4U), t = 0).
+    (for dL/dx_t all (step, row) pairs are one axis: a (tiles, 1, T * B, 4U), t = 0).
     """
     raise NotImplementedError("compiled only: call from a Numba function")
 
@@ -439,9 +444,10 @@ def _product_tile(rows, width, row, block, t, a, weights, out):  # type: ignore[
         for j in range(a.shape[0]):
             for k in range(columns):
                 for c in range(W):
-                    w = weights[block, j * columns + k, c]
+                    w = weights[unsigned(block), unsigned(j * columns + k), unsigned(c)]
                     for r in range(R):
-                        acc[r, c] += a[j, row + r, t, k] * w
+                        acc[r, c] += a[unsigned(j), unsigned(t), unsigned(row + r),
+                                       unsigned(k)] * w
         first = block * W
         valid = min(W, out.shape[1] - first)
         for r in range(R):
