@@ -3,7 +3,7 @@
 The two big products of backpropagation through time are
 
 * dL/dh_{t-1} = dz_t W_hh, once per step (:func:`product_block`), and
-* dL/dW = sum over (row, step) pairs of [x_t, h_{t-1}] (x) dz_t (:func:`gradient_block`).
+* dL/dW = sum over (step, row) pairs of [x_t, h_{t-1}] (x) dz_t (:func:`gradient_block`).
 
 Both are register tiles like those of :mod:`lstmlens.tiles` -- ``ROWS x WIDTH`` running sums
 that stay in registers while the loop over the shared dimension streams one row of operands

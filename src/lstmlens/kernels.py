@@ -23,9 +23,10 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
   keep the tiles;
 * a tile of a wide layer sums over h_{t-1} in stages, each reading a slice of the tile's
   weights that stays in the L1 cache (:data:`lstmlens.sequences.STAGE_BYTES`);
-* backward keeps dL/dz_t of every step and accumulates dL/dW and dL/dx in the same compiled
-  call and parallel region, without BLAS (see :mod:`lstmlens.sequences` for why); one call before
-  it makes everything else it reads and writes (:func:`lstmlens.sequences.backward_operands`).
+* backward keeps dL/dz_t of every step, step-major (the rows of a step side by side), and
+  accumulates dL/dW and dL/dx in the same compiled call and parallel region, without BLAS
+  (see :mod:`lstmlens.sequences` for why); one call before it makes everything else it
+  reads and writes (:func:`lstmlens.sequences.backward_operands`).
 
 float64 follows :mod:`lstmlens.reference` to rounding (1e-12 in practice). float32 uses a
 rational tanh/sigmoid (abs. error < 4e-7) and agrees with float64 to about 1e-5 on typical

@@ -361,7 +361,7 @@ def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh
     share out the units instead (for a batch too small to split): every step, this part's
     tiles of dL/dz_t for the rows, a meeting at ``barrier`` (int64 [ARRIVED, FAILED], see
     :mod:`lstmlens.atomics`), its column blocks of dL/dh_{t-1} = dz_t W_hh, a meeting; then
-    its share of the (row, step) pairs of dL/dx and its tiles of dL/dW and dL/db. Returns
+    its share of the (step, row) pairs of dL/dx and its tiles of dL/dW and dL/db. Returns
     early if a meeting fails.
     """
     wide_vectors()
