@@ -41,11 +41,13 @@ _SUMS = ROWS * WIDTH  # spelled out: stack buffers need an integer known when co
 #: row group of the batch reuses them; the sums of the next four tiles are added to those
 #: already in dL/dh_{t-1}. With AVX-512 every tile is summed in one call.
 PRODUCT_TILES = 1 << 30 if _WIDE else 4
-#: (step, row) pairs per cache block of the dL/dW sums: one tile's dz over a block
-#: (128 x 64 float32, 32 KiB) stays in the L1 cache while every input row of it is reused.
-#: With AVX-512 too, the dL/dW sums measured 10-15 % faster than with 256 pairs (64 KiB,
-#: past a 48 KiB L1) and than with 64: 17.7-19.0 against 20.9-21.4 ms at 256 units, 256
-#: rows, 24 steps, on two threads of a Sapphire Rapids VM.
+#: (step, row) pairs per cache block of the dL/dW sums: one :data:`WIDTH`-column slice of
+#: a tile's dz over a block (128 x 64 float32 with AVX-512, 32 KiB; 8 KiB with AVX2) stays
+#: in the L1 cache while every input row reuses it. With AVX-512 the dL/dW sums measured
+#: 10-15 % faster than with 256 pairs (64 KiB, past a 48 KiB L1) and than with 64: 17.7-19.0
+#: against 20.9-21.4 ms at 256 units, 256 rows, 24 steps, on two threads of a Sapphire
+#: Rapids VM. With AVX2 on a Zen 1 VM, 64 and 128 pairs were within the noise (57-60 ms at
+#: 256 units, 256 rows, 24 steps), 32 slower (67 ms).
 GRADIENT_BLOCK = 128
 
 
