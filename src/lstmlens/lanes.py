@@ -165,8 +165,7 @@ def _weighted_sums(row, t, x, h, weights, bias, z):  # type: ignore[no-untyped-d
         for lane in range(LANES):
             input_sums[g, lane] = 0
             memory_sums[g, lane] = 0
-    # Unsigned indices: a signed one costs four integer instructions per load in the hot
-    # loop, to handle a negative index that never comes.
+    # Unsigned indices throughout the sums (see lstmlens.tiles.unsigned for why).
     for k in range(features):  # W_ih x_t: the input part
         for lane in range(LANES):
             value = x[unsigned(t), unsigned(k), unsigned(lane)]
