@@ -17,11 +17,12 @@ import numba
 import numpy as np
 from numba import prange
 
-from lstmlens.activations import compiled
+from lstmlens.activations import KERNEL_OPTIONS, compiled
 from lstmlens.atomics import wait_for_all
 from lstmlens.blocks import GRADIENT_BLOCK, PRODUCT_TILES, WIDTH, gradient_block, product_block
 from lstmlens.cpu import wide_vectors
 from lstmlens.layouts import UNITS, pack_backward
+from lstmlens.prefetch import prefetch_run
 from lstmlens.streaming_stores import store_fence
 from lstmlens.tiles import ROWS as ROWS
 from lstmlens.tiles import alternate, forward_tile, gate_gradient_row, product_tile
@@ -276,6 +277,20 @@ def backward_operands(inputs, h0, seq_h, weight_ih, weight_hh, sets, pack, stack
     return back_h, back_x, partial_weights, partial_bias, grad_h
 
 
+@numba.njit(inline="always", **KERNEL_OPTIONS)
+def prefetch_step(b, t, first_tile, last_tile, gates, seq_c, grad_h_outside, grad_z):  # type: ignore[no-untyped-def]
+    """Ask for the cache lines that backward through step ``t`` of batch row ``b`` reads (its
+    gates, c_t and dL/dh_t from outside) and writes (dL/dz_t of the tiles ``first_tile ..
+    last_tile - 1``), a step ahead of them (see :mod:`lstmlens.prefetch`)."""
+    steps, hidden = seq_c.shape[1], seq_c.shape[2]
+    prefetch_run(gates, (b * steps + t) * 4 * hidden, 4 * hidden, False)
+    prefetch_run(seq_c, (b * steps + t) * hidden, hidden, False)
+    prefetch_run(grad_h_outside, (b * steps + t) * hidden, hidden, False)
+    batch, columns = grad_z.shape[2], grad_z.shape[3]
+    for tile in range(first_tile, last_tile):
+        prefetch_run(grad_z, ((tile * steps + t) * batch + b) * columns, columns, True)
+
+
 @compiled()
 def product_rows(first, full, block, t, grad_z, weight_hh, grad_h):  # type: ignore[no-untyped-def]
     """Column block ``block`` of dL/dh_{t-1} = dz_t W_hh for the rows ``first .. full - 1``
@@ -377,6 +392,9 @@ def backward_rows(first, last, part, parts, seq_c, c0, gates, stacked, weight_hh
     # Through time, backwards: dL/dz_t of every row first, then dL/dh_{t-1} = dz_t W_hh.
     for t in range(steps - 1, -1, -1):
         for b in range(first, last):
+            if t > 0:
+                prefetch_step(b, t - 1, first_tile, last_tile, gates, seq_c, grad_h_outside,
+                              grad_z)
             gate_gradient_row(UNITS, t, b, first_tile, last_tile, gates, seq_c, c0, grad_h,
                               grad_h_outside, grad_c, grad_z)
         if parts > 1 and not wait_for_all(barrier, parts, meeting):  # dz_t complete
