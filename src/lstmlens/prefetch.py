@@ -6,6 +6,13 @@ row's record apart from the next row's. With many rows the record is in memory, 
 cache, and the hardware prefetchers do not follow so many short streams running backwards:
 every step waits for memory once per row. :func:`prefetch` lets a kernel ask for the lines
 of the step it will read next while it computes the current one.
+
+Measured on two threads of a Zen 1 VM, the whole backward kernel with the record pushed out
+of cache first, prefetching against not, interleaved in one process: 1.50x faster at 8
+units, 256 rows and 96 steps (7.7 against 11.5 ms), 1.13x at 32 units and 256 rows, 1.04-1.08x
+at 32 rows and 1.05x at 64 units; the same at 128 and 256 units, where the arithmetic of a
+step hides the waits. The results are the same to the bit: a prefetch only moves data
+between memory and the caches.
 """
 
 from __future__ import annotations
