@@ -20,7 +20,7 @@ import numba
 import numpy as np
 import pytest
 
-from lstmlens import fused, kernels, lanes, layouts, reference, sequences
+from lstmlens import bptt, fused, kernels, lanes, layouts, reference, sequences, splits
 from lstmlens.cpu import has_avx512
 from lstmlens.network import LSTMNetwork, LSTMState
 from lstmlens.trace import LayerTrace
@@ -572,7 +572,7 @@ def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> N
         result = network.forward(x, keep_for_backward=True)
         network.backward(result, np.ones_like(result.output))
         network.forward(x)
-    threaded = (sequences.forward_rows, sequences.backward_rows, sequences._row_range_compiled,
+    threaded = (sequences.forward_rows, bptt.backward_rows, splits.row_range_compiled,
                 lanes._forward_block, layouts.pack_forward, layouts.pack_backward,
                 layouts.unpack_gradients)
     for function in threaded:
@@ -582,6 +582,6 @@ def test_functions_called_on_threads_are_compiled_for_signed_indices_only() -> N
             assert numba.types.uint64 not in signature, (function.__name__, signature)
     # (first, last, part, parts): after the mode in forward_rows, at the start in backward_rows
     for function, counters in ((sequences.forward_rows, slice(1, 5)),
-                               (sequences.backward_rows, slice(0, 4))):
+                               (bptt.backward_rows, slice(0, 4))):
         for signature in _compiled_signatures(function):
             assert all(arg == numba.types.int64 for arg in signature[counters]), signature

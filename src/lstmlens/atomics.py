@@ -1,10 +1,10 @@
 """Atomic counters and a spinning barrier for compiled code (Numba has neither built in).
 
-:mod:`lstmlens.sequences` uses them to split one sequence's units over two threads: every
-step both threads must see the whole short-term memory of the step before, so they meet at
-a barrier once or twice per step. Meeting through an OpenMP region per step would cost
-10-100 us; a barrier on one shared counter costs about the time a cache line takes to
-travel between the cores.
+:mod:`lstmlens.sequences` and :mod:`lstmlens.bptt` use them to split one sequence's units
+over two threads: every step both threads must see the whole short-term memory of the step
+before, so they meet at a barrier once or twice per step. Meeting through an OpenMP region
+per step would cost 10-100 us; a barrier on one shared counter costs about the time a cache
+line takes to travel between the cores.
 
 The barrier can time out. A thread that waits longer than :data:`SPIN_LIMIT` spins (far
 longer than any normal delay) marks the barrier failed and every thread returns early; the

@@ -8,7 +8,7 @@ The two big products of backpropagation through time are
 Both are register tiles like those of :mod:`lstmlens.tiles` -- ``ROWS x WIDTH`` running sums
 that stay in registers while the loop over the shared dimension streams one row of operands
 at a time -- but here each is a separate compiled function that the loops of
-:mod:`lstmlens.sequences` call, rather than code inlined into them. Inlined into the loop nest
+:mod:`lstmlens.bptt` call, rather than code inlined into them. Inlined into the loop nest
 of a whole backward pass on a CPU with AVX2 (16 vector registers), LLVM ran out of registers
 for the nest's indices and bounds besides the sums, and stored the sums to the stack inside
 the innermost loop: on two threads of a Zen 3 VM the dL/dW sums ran at 42-57 GFLOP/s and the

@@ -1,8 +1,8 @@
 """Compiled whole-layer LSTM forward and backward, with :mod:`lstmlens.reference`'s signatures.
 
 This module decides *how* a layer runs; the loops themselves are in :mod:`lstmlens.sequences`
-(built from the register tiles of :mod:`lstmlens.tiles`, on weights repacked by
-:mod:`lstmlens.layouts`):
+(forward) and :mod:`lstmlens.bptt` (backward through time), built from the register tiles
+of :mod:`lstmlens.tiles`, on weights repacked by :mod:`lstmlens.layouts`:
 
 * all steps of all rows are one compiled call: the input projection ``W_ih x_t``, the
   recurrent product ``W_hh h_{t-1}``, the gates and the memory update of a tile of units
@@ -25,8 +25,8 @@ This module decides *how* a layer runs; the loops themselves are in :mod:`lstmle
   weights that stays in the L1 cache (:data:`lstmlens.sequences.STAGE_BYTES`);
 * backward keeps dL/dz_t of every step, step-major (the rows of a step side by side), and
   accumulates dL/dW and dL/dx in the same compiled call and parallel region, without BLAS
-  (see :mod:`lstmlens.sequences` for why); one call before it makes everything else it
-  reads and writes (:func:`lstmlens.sequences.backward_operands`).
+  (see :mod:`lstmlens.bptt` for why); one call before it makes everything else it
+  reads and writes (:func:`lstmlens.bptt.backward_operands`).
 
 float64 follows :mod:`lstmlens.reference` to rounding (1e-12 in practice). float32 uses a
 rational tanh/sigmoid (abs. error < 4e-7) and agrees with float64 to about 1e-5 on typical
@@ -41,7 +41,7 @@ from typing import Any, NamedTuple
 import numba
 import numpy as np
 
-from lstmlens import atomics, lanes, layouts, memory, sequences
+from lstmlens import atomics, bptt, lanes, layouts, memory, sequences
 from lstmlens.cell import FloatArray
 from lstmlens.cpu import has_avx512
 from lstmlens.reference import LayerGradients
@@ -172,7 +172,7 @@ def compiled_on_disk() -> bool:
     """
     try:
         return all(os.path.exists(kernel._cache._cache_file._index_path)
-                   for kernel in (sequences.forward_rows, sequences.backward_rows))
+                   for kernel in (sequences.forward_rows, bptt.backward_rows))
     except (AttributeError, OSError):
         return True
 
@@ -430,9 +430,9 @@ def layer_backward(
     threads = unit_parts(batch, steps, features, hidden, "backward")
     weight_ih, weight_hh = _as(weight_ih, dtype), _as(weight_hh, dtype)
     # [x_t, h_{t-1}] side by side, zero-padded to whole 4-row gradient tiles.
-    depth = -(-(features + hidden) // sequences.ROWS) * sequences.ROWS
+    depth = -(-(features + hidden) // bptt.ROWS) * bptt.ROWS
     # The temporaries can pass malloc's mmap limit, so they are reused between calls. All
-    # three are step-major (see sequences.backward_rows).
+    # three are step-major (see bptt.backward_rows).
     stacked = memory.scratch("backward.stacked", (steps, batch, depth), dtype)
     grad_z = memory.scratch("backward.grad_z", (tiles, steps, batch, 4 * units),
                             dtype)  # dL/dz_t, tile-major
@@ -441,7 +441,7 @@ def layer_backward(
 
     def run(kernel: Any, leading: tuple[Any, ...] = (),
             trailing: tuple[Any, ...] = ()) -> tuple[FloatArray, ...]:
-        back_h, back_x, partial_weights, partial_bias, grad_h0 = sequences.backward_operands(
+        back_h, back_x, partial_weights, partial_bias, grad_h0 = bptt.backward_operands(
             x, _as(record.initial_short_term_memory, dtype), record.short_term_memory,
             weight_ih, weight_hh, chunks, copies == 1, stacked)
         if copies > 1:  # a wide layer: the copies shared out over threads
@@ -455,16 +455,16 @@ def layer_backward(
         return grad_h0, grad_c0, partial_weights, partial_bias
 
     if chunks > 1:
-        grad_h0, grad_c0, partial_weights, partial_bias = run(sequences.backward_parallel,
+        grad_h0, grad_c0, partial_weights, partial_bias = run(bptt.backward_parallel,
                                                               (chunks,))
     elif threads > 1:
         barrier = np.zeros(2, np.int64)
         grad_h0, grad_c0, partial_weights, partial_bias = run(
-            sequences.backward_units_parallel, (threads,), (barrier,))
+            bptt.backward_units_parallel, (threads,), (barrier,))
         if not _note_unit_split(barrier):  # again from the start, on one thread
-            grad_h0, grad_c0, partial_weights, partial_bias = run(sequences.backward)
+            grad_h0, grad_c0, partial_weights, partial_bias = run(bptt.backward)
     else:
-        grad_h0, grad_c0, partial_weights, partial_bias = run(sequences.backward)
+        grad_h0, grad_c0, partial_weights, partial_bias = run(bptt.backward)
     if out is None:
         out = (np.empty((4 * hidden, features), dtype), np.empty((4 * hidden, hidden), dtype),
                np.empty(4 * hidden, dtype))

@@ -211,6 +211,6 @@ def forward_parallel(inputs, weights, bias, h0, c0, final_h, final_c, seq_h, seq
                      seq_gates):
     """:func:`forward` with the blocks shared out over Numba's threads."""
     for block in prange((inputs.shape[0] + LANES - 1) // LANES):
-        # np.int64: prange's index is unsigned (see lstmlens.sequences._chunk_rows)
+        # np.int64: prange's index is unsigned (see lstmlens.splits.chunk_rows)
         _forward_block(np.int64(block), inputs, weights, bias, h0, c0, final_h, final_c,
                        seq_h, seq_c, seq_gates)

@@ -71,7 +71,7 @@ def copy_parts(hidden: int) -> int:
 def pack_forward_parallel(parts, weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias):  # type: ignore[no-untyped-def]
     """:func:`pack_forward` with its tiles shared out over ``parts`` threads."""
     for part in prange(parts):
-        # np.int64: prange's index is unsigned (see lstmlens.sequences._chunk_rows)
+        # np.int64: prange's index is unsigned (see lstmlens.splits.chunk_rows)
         pack_forward(weight_ih, weight_hh, bias_ih, bias_hh, units, weights, bias,
                      np.int64(part), parts)
 
