@@ -347,9 +347,10 @@ def _gate_gradient_row(units, t, b, first_tile, last_tile, gates, seq_c, c0, gra
                 # and stores of the lanes that are there. With the count known only at run
                 # time each of the 9 fields took masked loads and dL/dc_{t-1} went out lane
                 # by lane: this phase cost twice a full tile's. Interleaved in one process
-                # on two threads of a Zen 1 VM (96 steps), the same bits, 2.3-2.4x faster
-                # at 8 units and 1, 32 or 256 rows (0.25 -> 0.11 ms at 32), 1.5-1.7x at 24
-                # and 40 units; float64 1.1-1.4x.
+                # on two threads of a Zen 1 VM (96 steps), the same bits, this phase alone
+                # 2.3-2.4x faster at 8 units and 1, 32 or 256 rows (0.25 -> 0.11 ms at 32),
+                # 1.5-1.7x at 24 and 40 units, float64 1.1-1.4x; a whole training step at 8
+                # units 1.03-1.04x (32 and 256 rows), near the noise of such comparisons.
                 _gate_gradient_units(HALF, units, t, b, tile, gates, seq_c, c0, grad_h,
                                      grad_h_outside, grad_c, grad_z)
             else:
