@@ -32,6 +32,7 @@ row_range_compiled = compiled()(row_range)
 
 @compiled()
 def chunk_rows(chunk, chunks, batch):  # type: ignore[no-untyped-def]
+    """Rows ``first, last`` of chunk ``chunk`` of ``chunks`` (:func:`row_range`), as int64."""
     # prange's index is unsigned, and int() keeps it so: np.int64 casts it, or every
     # caller is compiled twice (once for each sign)
     return row_range_compiled(np.int64(chunk), np.int64(chunks), np.int64(batch))
