@@ -23,6 +23,7 @@ import pytest
 from lstmlens import bptt, fused, kernels, lanes, layouts, reference, sequences, splits
 from lstmlens.cpu import has_avx512
 from lstmlens.network import LSTMNetwork, LSTMState
+from lstmlens.packed import PackedLayer
 from lstmlens.trace import LayerTrace
 
 # (batch, steps, features, hidden): B=1, T=1, one feature, odd sizes, a remainder of rows
@@ -179,7 +180,7 @@ def test_the_trace_records_what_the_fast_path_computes(dtype: type[np.floating],
     for name in ("gates", "long_term_memory", "short_term_memory"):
         np.testing.assert_allclose(getattr(traced, name), getattr(fast, name), err_msg=name,
                                    **tolerance)
-    packed = kernels.pack_layer(*args[3:], np.dtype(dtype))
+    packed = PackedLayer(*args[3:], np.dtype(dtype))
     final_h, final_c, sequence = kernels.layer_outputs(args[0], args[1], args[2], packed,
                                                        sequence=True)
     np.testing.assert_array_equal(final_h, fast.short_term_memory[:, -1])
@@ -206,7 +207,7 @@ def test_which_layers_a_large_batch_runs_forward_on_the_lanes(
 
         monkeypatch.setattr(lanes, name, counted)
     args, _ = _layer((kernels.LANES_MIN_BATCH, 3, 2, hidden), np.float32)
-    packed = kernels.pack_layer(*args[3:], np.dtype(np.float32))
+    packed = PackedLayer(*args[3:], np.dtype(np.float32))
     final_h, _, _ = kernels.layer_outputs(args[0], args[1], args[2], packed, sequence=False)
     on_lanes = hidden <= layouts.UNITS // 2 or not has_avx512()
     assert len(calls) == (1 if on_lanes else 0)
@@ -218,7 +219,7 @@ def test_which_layers_a_large_batch_runs_forward_on_the_lanes(
 def test_lane_layout_is_pytorch_weights_transposed(hidden: int) -> None:
     args, _ = _layer((1, 1, 3, hidden), np.float64)
     weight_ih, weight_hh, bias_ih, bias_hh = args[3:]
-    packed = kernels.pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float64))
+    packed = PackedLayer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float64))
     weights, bias = packed.lane_layout
     stacked = np.concatenate((weight_ih, weight_hh), axis=1)  # (4H, I + H), PyTorch's order
     groups = stacked.reshape(-1, lanes.GATE_ROWS, stacked.shape[1]).transpose(0, 2, 1)
@@ -299,7 +300,7 @@ def test_tile_layout_round_trips_and_pads_with_zeros(hidden: int) -> None:
     weight_ih = rng.standard_normal((4 * hidden, features)).astype(np.float32)
     weight_hh = rng.standard_normal((4 * hidden, hidden)).astype(np.float32)
     bias_ih, bias_hh = rng.standard_normal((2, 4 * hidden)).astype(np.float32)
-    packed = kernels.pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float32))
+    packed = PackedLayer(weight_ih, weight_hh, bias_ih, bias_hh, np.dtype(np.float32))
     units = layouts.UNITS
     tiles = packed.weights.shape[0]
     assert tiles * units >= hidden > (tiles - 1) * units

@@ -44,6 +44,7 @@ import numpy as np
 from lstmlens import atomics, bptt, lanes, layouts, memory, sequences
 from lstmlens.cell import FloatArray
 from lstmlens.cpu import has_avx512
+from lstmlens.packed import PackedLayer
 from lstmlens.reference import LayerGradients
 from lstmlens.trace import LayerTrace
 
@@ -98,69 +99,6 @@ LANES_MAX_HIDDEN = layouts.UNITS // 2 if has_avx512() else 1 << 30
 #: Set once a unit split has timed out at its barrier in this process (its threads did not
 #: run at the same time): from then on small batches run on one thread.
 _unit_split_failed = False
-
-
-class PackedLayer:
-    """One layer's weights as the kernels read them, each layout made the first time a pass
-    needs it: a training step on the lanes (:mod:`lstmlens.lanes`) never makes the tile
-    layout, which would be repacked after every optimiser step.
-
-    It reads the parameter arrays it was given when a layout is first asked for: the
-    network makes a new one whenever its parameters change (``LSTMNetwork._packed_layers``).
-
-    Parameters
-    ----------
-    weight_ih, weight_hh, bias_ih, bias_hh
-        The layer's parameters in PyTorch's layout.
-    dtype
-        The precision of the layouts (the parameters are converted if they differ).
-    """
-
-    def __init__(self, weight_ih: FloatArray, weight_hh: FloatArray, bias_ih: FloatArray,
-                 bias_hh: FloatArray, dtype: np.dtype[np.floating]):
-        self._source = tuple(np.ascontiguousarray(array, dtype=dtype)
-                             for array in (weight_ih, weight_hh, bias_ih, bias_hh))
-        #: H, the layer's real units (tiles x U may be more: the rest is padding).
-        self.hidden = int(weight_hh.shape[1])
-        # Made on first use (plain attributes: a functools.cached_property takes a lock).
-        self._tile_layout: tuple[FloatArray, FloatArray] | None = None
-        self._lane_layout: tuple[FloatArray, FloatArray] | None = None
-
-    @property
-    def tile_layout(self) -> tuple[FloatArray, FloatArray]:
-        """weights (tiles, I + H, 4U), W_ih then W_hh transposed with the four gates of U
-        units side by side (:mod:`lstmlens.layouts`), and bias (tiles, 4U), b_ih + b_hh in
-        the same column order."""
-        if self._tile_layout is None:
-            weight_ih, weight_hh, bias_ih, bias_hh = self._source
-            self._tile_layout = layouts.packed_forward(weight_ih, weight_hh, bias_ih, bias_hh,
-                                                       weight_ih.dtype)
-        return self._tile_layout
-
-    @property
-    def weights(self) -> FloatArray:
-        """The weights of :attr:`tile_layout`."""
-        return self.tile_layout[0]
-
-    @property
-    def bias(self) -> FloatArray:
-        """The bias of :attr:`tile_layout`."""
-        return self.tile_layout[1]
-
-    @property
-    def lane_layout(self) -> tuple[FloatArray, FloatArray]:
-        """The weights and bias as :func:`lstmlens.lanes.lane_weights` lays them out."""
-        if self._lane_layout is None:
-            self._lane_layout = lanes.lane_weights(*self._source)
-        return self._lane_layout
-
-
-def pack_layer(
-    weight_ih: FloatArray, weight_hh: FloatArray, bias_ih: FloatArray, bias_hh: FloatArray,
-    dtype: np.dtype[np.floating],
-) -> PackedLayer:
-    """One layer's PyTorch-layout parameters, to be copied into the kernels' layouts."""
-    return PackedLayer(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
 
 
 def compiled_on_disk() -> bool:
@@ -343,7 +281,7 @@ def layer_forward(
         Also keep ``input_part`` (``x_t @ W_ih.T``, no bias) and ``memory_part``
         (``h_{t-1} @ W_hh.T``) for explanations; nothing extra is computed when False.
     packed : PackedLayer or None
-        The same weights already in tile layout (:func:`pack_layer`), to skip repacking.
+        The same weights already in the kernels' layouts, to skip repacking.
 
     Returns
     -------
@@ -352,7 +290,7 @@ def layer_forward(
     x = np.ascontiguousarray(inputs)
     dtype = x.dtype
     if packed is None:
-        packed = pack_layer(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
+        packed = PackedLayer(weight_ih, weight_hh, bias_ih, bias_hh, dtype)
     h0 = _as(initial_short_term_memory, dtype)
     c0 = _as(initial_long_term_memory, dtype)
     out = _run_forward(x, h0, c0, packed, sequences_=True, gates=True, parts=record_parts)

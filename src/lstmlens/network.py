@@ -17,6 +17,7 @@ import numpy as np
 
 from lstmlens import checks, fused, kernels, reference
 from lstmlens.cell import FloatArray, dense
+from lstmlens.packed import PackedLayer
 from lstmlens.parameters import SUPPORTED_DTYPES as SUPPORTED_DTYPES
 from lstmlens.parameters import (
     Backend,
@@ -298,7 +299,7 @@ class LSTMNetwork:
             return finals_h[0][None], finals_c[0][None]
         return np.stack(finals_h), np.stack(finals_c)
 
-    def _packed_layers(self) -> tuple[kernels.PackedLayer, ...]:
+    def _packed_layers(self) -> tuple[PackedLayer, ...]:
         """Every layer's weights in the kernels' tile layout, repacked only when they changed.
 
         Packing is a transpose of all weights (a few hundred microseconds for 256 units). It
@@ -310,7 +311,7 @@ class LSTMNetwork:
         if cache is not None and cache.version == self.version and checks.same_bits(
                 cache.snapshot_bits, self._flat_bits):
             return cache.layers
-        layers = tuple(kernels.pack_layer(*self._layer_parameters(layer), self.dtype)
+        layers = tuple(PackedLayer(*self._layer_parameters(layer), self.dtype)
                        for layer in range(self.num_layers))
         self._packed = _PackedCache(self.version, self._flat_bits.copy(), layers)
         return layers

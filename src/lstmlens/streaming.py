@@ -24,10 +24,11 @@ from typing import Any
 import numba
 import numpy as np
 
-from lstmlens import fused, kernels, layouts
+from lstmlens import fused, layouts
 from lstmlens.addresses import AddressTable
 from lstmlens.cell import FloatArray
 from lstmlens.network import LSTMNetwork, LSTMState
+from lstmlens.packed import PackedLayer
 
 
 def pack_weights(network: LSTMNetwork) -> tuple[FloatArray, FloatArray, FloatArray]:
@@ -45,7 +46,7 @@ def pack_weights(network: LSTMNetwork) -> tuple[FloatArray, FloatArray, FloatArr
     """
     dtype = network.dtype
     hidden = network.hidden_size
-    layers = [kernels.pack_layer(*network._layer_parameters(layer), dtype)
+    layers = [PackedLayer(*network._layer_parameters(layer), dtype)
               for layer in range(network.num_layers)]
     tiles = layouts.tile_count(hidden)
     depth = max(network.input_size, hidden) + hidden
