@@ -7,6 +7,7 @@ not accuracy (benchmarks/m4_hourly.py does that).
 from __future__ import annotations
 
 import math
+import os
 import warnings
 from pathlib import Path
 from typing import Any
@@ -467,5 +468,5 @@ def test_the_kernel_cache_check_reads_numba_s_index_files(monkeypatch: pytest.Mo
     LSTMForecaster(**{**TINY, "max_steps": 2}).fit(hourly_frame(1))
     assert kernels.compiled_on_disk()
     # with no index files on disk the check must say so (not fall back to "cached")
-    monkeypatch.setattr(kernels.os.path, "exists", lambda path: False)
+    monkeypatch.setattr(os.path, "exists", lambda path: False)
     assert not kernels.compiled_on_disk()

@@ -16,6 +16,7 @@ of the division inside the rational tanh.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 import numpy as np
@@ -33,6 +34,16 @@ def compiled(parallel: bool = False) -> Any:
     """The Numba options of every kernel: cached on disk, GIL released, FMA contraction
     allowed (no other fast-math, so float64 stays deterministic and exact to rounding)."""
     return njit(cache=True, parallel=parallel, **KERNEL_OPTIONS)
+
+
+def cached_on_disk(*kernels: Any) -> bool:
+    """Whether Numba's disk cache has an index file for each of these :func:`compiled`
+    kernels (some compiled version of each). Errs towards True if the cache cannot be
+    inspected."""
+    try:
+        return all(os.path.exists(kernel._cache._cache_file._index_path) for kernel in kernels)
+    except (AttributeError, OSError):
+        return True
 
 
 _F32 = np.float32

@@ -9,7 +9,7 @@ from typing import Any
 
 import numpy as np
 
-from lstmlens import kernels, serving, settings
+from lstmlens import compile_ahead, kernels, serving, settings
 from lstmlens.data import Panel
 from lstmlens.intervals import ConformalIntervals
 from lstmlens.network import LSTMNetwork
@@ -174,9 +174,13 @@ def train_members(
     # One child generator per member: members differ, and each is reproducible alone.
     rngs = np.random.default_rng(random_state).spawn(members)
     results: list[TrainingResult] = []
-    if progress and not kernels.compiled_on_disk():
-        _say("Compiling the LSTM kernels for this CPU: once after installing, one to three "
-             "minutes.")
+    if not kernels.compiled_on_disk():
+        # The forecasting kernels compile in a helper process while this one compiles the
+        # training kernels (see lstmlens.compile_ahead).
+        compile_ahead.start(config.dtype)
+        if progress:
+            _say("Compiling the LSTM kernels for this CPU: once after installing, one to "
+                 "three minutes.")
     with TrainingProgress(progress, config.max_steps, members) as bar:
         if workers > 1:
             return train_in_processes(

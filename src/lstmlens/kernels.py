@@ -35,13 +35,13 @@ data.
 
 from __future__ import annotations
 
-import os
 from typing import Any, NamedTuple
 
 import numba
 import numpy as np
 
-from lstmlens import atomics, bptt, lanes, layouts, memory, sequences
+from lstmlens import atomics, bptt, compile_ahead, lanes, layouts, memory, sequences
+from lstmlens.activations import cached_on_disk
 from lstmlens.cell import FloatArray
 from lstmlens.cpu import has_avx512
 from lstmlens.packed import PackedLayer
@@ -108,11 +108,7 @@ def compiled_on_disk() -> bool:
     compile them for this CPU, which takes tens of seconds; callers use this to say so.
     Errs towards True if Numba's cache cannot be inspected.
     """
-    try:
-        return all(os.path.exists(kernel._cache._cache_file._index_path)
-                   for kernel in (sequences.forward_rows, bptt.backward_rows))
-    except (AttributeError, OSError):
-        return True
+    return cached_on_disk(sequences.forward_rows, bptt.backward_rows)
 
 
 def thread_chunks(batch: int, steps: int, features: int, hidden: int) -> int:
@@ -317,6 +313,7 @@ def layer_outputs(
     ``sequence`` is True (the input of the layer above), else None. Initial memories of
     None start from zeros.
     """
+    compile_ahead.wait()  # a helper compiling these kernels on a first run (if any)
     x = np.ascontiguousarray(inputs)
     dtype = x.dtype
     if initial_short_term_memory is None or initial_long_term_memory is None:
