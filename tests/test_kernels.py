@@ -538,8 +538,10 @@ def test_layout_copies_shared_over_threads_equal_one_thread(parts: int) -> None:
     partial_bias = rng.standard_normal((2, tiles, 4 * units))
     grads_one = [np.full_like(w_ih, np.nan), np.full_like(w_hh, np.nan), np.full_like(b_ih, np.nan)]
     grads_many = [np.full_like(g, np.nan) for g in grads_one]
-    layouts.unpack_gradients(partial, partial_bias, units, *grads_one, 0, 1)
-    layouts.unpack_gradients_parallel(parts, partial, partial_bias, units, *grads_many)
+    # (each call sums the chunks into chunk 0 of its inputs, so each gets its own copies)
+    layouts.unpack_gradients(partial.copy(), partial_bias.copy(), units, *grads_one, 0, 1)
+    layouts.unpack_gradients_parallel(parts, partial.copy(), partial_bias.copy(), units,
+                                      *grads_many)
     for serial, shared in zip(grads_one, grads_many, strict=True):
         assert not np.isnan(serial).any()
         np.testing.assert_array_equal(shared, serial)
