@@ -276,10 +276,19 @@ def test_series_with_different_frequencies() -> None:
 
 
 def test_frequency_cannot_be_inferred_from_two_dates() -> None:
-    with pytest.raises(DataError, match="could not infer the frequency.*pass freq="):
-        load_panel(_long([("a", "2024-01-01", 1.0), ("a", "2024-01-02", 2.0)]))
+    # the message says why (too few dates, not an irregular spacing) and both ways out
+    with pytest.raises(DataError, match=r"longest series has 2 date\(s\), and it takes 3; "
+                                        r"give longer series .* or pass freq="):
+        load_panel(_long([("a", "2024-01-01", 1.0), ("a", "2024-01-02", 2.0),
+                          ("b", "2024-01-01", 1.0)]))
     panel = load_panel(_long([("a", "2024-01-01", 1.0), ("a", "2024-01-02", 2.0)]), freq="D")
     assert panel.freq == "D"
+
+
+def test_frequency_cannot_be_inferred_from_irregular_dates() -> None:
+    dates = ["2024-01-01 00:00", "2024-01-01 00:07", "2024-01-01 05:00", "2024-01-03 00:13"]
+    with pytest.raises(DataError, match=r"\(too few dates or irregular spacing\); pass freq="):
+        load_panel(_long([("a", day, float(i)) for i, day in enumerate(dates)]))
 
 
 def test_constant_series_are_allowed_and_reported() -> None:

@@ -74,6 +74,13 @@ def _infer_panel_freq(raw: list[_RawSeries]) -> str:
         if freq is not None:
             found.setdefault(freq, series.sid)
     if not found:
+        longest = max((len(series.times) for series in raw), default=0)
+        if longest < 3:  # pandas needs three dates to tell a frequency
+            raise DataError(
+                f"could not infer the frequency of the timestamps: the longest series has "
+                f"{longest} date(s), and it takes 3; give longer series (a forecast needs "
+                "input_size + horizon values of each) or pass freq=, e.g. freq='D' or 'MS'."
+            )
         raise DataError(
             "could not infer the frequency of the timestamps (too few dates or irregular "
             "spacing); pass freq=, e.g. freq='h', 'D', 'W' or 'MS'."
